@@ -74,7 +74,7 @@ pub fn put32(image: &mut [u8], at: usize, value: u32) {
 /// Decode lower- or upper-case hex, ignoring spaces.
 pub fn hex(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "odd hex length: {text}");
+    assert!(digits.len().is_multiple_of(2), "odd hex length: {text}");
     digits
         .chunks(2)
         .map(|pair| {
