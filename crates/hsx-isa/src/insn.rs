@@ -43,7 +43,9 @@ impl Insn {
         }
         let mut literal = 0;
         match op.form() {
-            Form::Jump if w.target16() % 4 != 0 => return Err(NotAnInsn::UnalignedTarget),
+            Form::Jump if !w.target16().is_multiple_of(4) => {
+                return Err(NotAnInsn::UnalignedTarget);
+            }
             Form::Call if w.rs1() == 0 => {
                 let target = pc as i64 + w.simm12() as i64 * 4;
                 if !(0..=0xFFFF).contains(&target) {
@@ -53,7 +55,11 @@ impl Insn {
             Form::Ldi32 => literal = next.ok_or(NotAnInsn::MissingLiteral)?,
             _ => {}
         }
-        Ok(Insn { op, word: w, literal })
+        Ok(Insn {
+            op,
+            word: w,
+            literal,
+        })
     }
 
     /// Decode the instruction at `pc` in big-endian code bytes. `None` when `pc` is not a
@@ -81,7 +87,11 @@ impl Insn {
 
     /// Display the instruction at `pc` with numeric branch targets.
     pub fn display(&self, pc: u32) -> InsnDisplay<'_, fn(u32) -> Option<&'static str>> {
-        InsnDisplay { insn: self, pc, label: |_| None }
+        InsnDisplay {
+            insn: self,
+            pc,
+            label: |_| None,
+        }
     }
 
     /// Display the instruction at `pc`, printing branch targets through `label` when it
@@ -91,7 +101,11 @@ impl Insn {
         L: Fn(u32) -> Option<S>,
         S: fmt::Display,
     {
-        InsnDisplay { insn: self, pc, label }
+        InsnDisplay {
+            insn: self,
+            pc,
+            label,
+        }
     }
 }
 
@@ -114,7 +128,11 @@ where
     S: fmt::Display,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Insn { op, word: w, literal } = *self.insn;
+        let Insn {
+            op,
+            word: w,
+            literal,
+        } = *self.insn;
         let m = op.mnemonic();
         let target = |f: &mut fmt::Formatter<'_>, t: u32| match (self.label)(t) {
             Some(name) => write!(f, "{name}"),
@@ -175,7 +193,10 @@ mod tests {
     use crate::encode;
 
     fn show(word: u32, next: Option<u32>, pc: u32) -> String {
-        Insn::decode(word, next, pc).unwrap().display(pc).to_string()
+        Insn::decode(word, next, pc)
+            .unwrap()
+            .display(pc)
+            .to_string()
     }
 
     #[test]
@@ -186,8 +207,18 @@ mod tests {
             (encode::ldi32(1), Some(0xFFFE), 0, "LDI32 R1, 0x0000FFFE"),
             (0x0212_0FFC, None, 0, "LD R1, [R2-4]"),
             (0x0212_0000, None, 0, "LD R1, [R2+0]"),
-            (encode::store(Opcode::Stb, 1, 4, 3), None, 0, "STB [R1+4], R3"),
-            (encode::rrr(Opcode::Add, 5, 5, 13), None, 0, "ADD R5, R5, R13"),
+            (
+                encode::store(Opcode::Stb, 1, 4, 3),
+                None,
+                0,
+                "STB [R1+4], R3",
+            ),
+            (
+                encode::rrr(Opcode::Add, 5, 5, 13),
+                None,
+                0,
+                "ADD R5, R5, R13",
+            ),
             (encode::rr(Opcode::Not, 2, 1), None, 0, "NOT R2, R1"),
             (encode::rrr(Opcode::Cmp, 0, 1, 2), None, 0, "CMP R1, R2"),
             (0x2100_1004, None, 0, "JMP 0x1004"),
@@ -219,11 +250,26 @@ mod tests {
 
     #[test]
     fn undecodable_words_say_why() {
-        assert_eq!(Insn::decode(0x0500_0000, None, 0), Err(NotAnInsn::IllegalOpcode));
-        assert_eq!(Insn::decode(0x2500_0001, None, 0), Err(NotAnInsn::NonCanonical));
-        assert_eq!(Insn::decode(0x2100_0002, None, 0), Err(NotAnInsn::UnalignedTarget));
-        assert_eq!(Insn::decode(0x2400_0FFF, None, 0), Err(NotAnInsn::CallOutOfRange));
-        assert_eq!(Insn::decode(0x6010_0000, None, 0), Err(NotAnInsn::MissingLiteral));
+        assert_eq!(
+            Insn::decode(0x0500_0000, None, 0),
+            Err(NotAnInsn::IllegalOpcode)
+        );
+        assert_eq!(
+            Insn::decode(0x2500_0001, None, 0),
+            Err(NotAnInsn::NonCanonical)
+        );
+        assert_eq!(
+            Insn::decode(0x2100_0002, None, 0),
+            Err(NotAnInsn::UnalignedTarget)
+        );
+        assert_eq!(
+            Insn::decode(0x2400_0FFF, None, 0),
+            Err(NotAnInsn::CallOutOfRange)
+        );
+        assert_eq!(
+            Insn::decode(0x6010_0000, None, 0),
+            Err(NotAnInsn::MissingLiteral)
+        );
     }
 
     #[test]

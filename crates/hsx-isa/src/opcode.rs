@@ -169,7 +169,9 @@ mod tests {
 
     #[test]
     fn undefined_bytes_are_illegal() {
-        let defined = Opcode::ALL.iter().filter(|op| Opcode::from_u8(**op as u8).is_some());
+        let defined = Opcode::ALL
+            .iter()
+            .filter(|op| Opcode::from_u8(**op as u8).is_some());
         assert_eq!(defined.count(), 38);
         assert_eq!(Opcode::from_u8(0x00), None);
         assert_eq!(Opcode::from_u8(0x05), None);

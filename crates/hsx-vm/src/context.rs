@@ -1,0 +1,217 @@
+//! The context record (`executive.md` §3) and its view into VM RAM.
+
+use hsx_isa::Fault;
+
+/// Everything the VM needs to run a task, besides its code: a small fixed record.
+/// A context switch selects another record; it copies no registers and no memory.
+///
+/// Registers are **not** here: R0..R15 are the 16 little-endian words at `reg_base` in VM
+/// RAM, read and written there by the interpreter and by every tool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// Byte address of the next instruction in code.
+    pub pc: u32,
+    /// Flags Z C N V (bits 0..3).
+    pub psw: u32,
+    /// Guest address of the top stack word.
+    pub sp: u32,
+    /// CALL/RET nesting; RET at depth 0 exits the task.
+    pub call_depth: u32,
+    /// Physical byte offset of the register bank in VM RAM (multiple of 4).
+    pub reg_base: u32,
+    /// Physical byte offset of the task window (= the stack relocation base, multiple of 4).
+    pub stack_base: u32,
+    /// Lowest valid stack address (guest); PUSH/CALL below it overflow.
+    pub stack_limit: u32,
+    /// Highest stack address (guest); POP/RET above it underflow. Initial SP.
+    pub stack_top: u32,
+    /// Size of the guest window in bytes (multiple of 4, at most 0x10000).
+    pub window_size: u32,
+    /// Instructions retired by this context.
+    pub steps: u64,
+}
+
+/// Number of architectural registers.
+pub const REGISTERS: usize = 16;
+/// Bytes of one register bank.
+pub const BANK_BYTES: u32 = 4 * REGISTERS as u32;
+
+/// Why a context cannot run against a given VM RAM. These are executive bugs or corrupt
+/// debugger input, never guest behaviour; the interpreter reports them instead of
+/// panicking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutError {
+    /// `reg_base` or `stack_base` is not a multiple of 4.
+    Misaligned,
+    /// The register bank or the window extends past the end of VM RAM.
+    OutOfRam,
+    /// The register bank overlaps the window.
+    Overlap,
+    /// The window is larger than 64 KiB or not a multiple of 4, or the stack bounds break
+    /// `stack_limit < stack_top <= window_size`.
+    BadBounds,
+}
+
+impl core::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            LayoutError::Misaligned => "register bank or window base not 4-byte aligned",
+            LayoutError::OutOfRam => "register bank or window outside VM RAM",
+            LayoutError::Overlap => "register bank overlaps the task window",
+            LayoutError::BadBounds => "window or stack bounds invalid",
+        })
+    }
+}
+
+impl Context {
+    /// A fresh context (`hxe.md` §4.2): registers are the caller's to zero.
+    pub fn new(entry: u32, layout: Layout) -> Context {
+        Context {
+            pc: entry,
+            psw: 0,
+            sp: layout.stack_top,
+            call_depth: 0,
+            reg_base: layout.reg_base,
+            stack_base: layout.window_base,
+            stack_limit: layout.stack_limit,
+            stack_top: layout.stack_top,
+            window_size: layout.window_size,
+            steps: 0,
+        }
+    }
+
+    /// Check the record against a VM RAM of `ram_bytes` bytes.
+    pub fn validate(&self, ram_bytes: usize) -> Result<(), LayoutError> {
+        if !self.reg_base.is_multiple_of(4) || !self.stack_base.is_multiple_of(4) {
+            return Err(LayoutError::Misaligned);
+        }
+        if self.window_size > 0x1_0000
+            || !self.window_size.is_multiple_of(4)
+            || self.stack_limit >= self.stack_top
+            || self.stack_top > self.window_size
+        {
+            return Err(LayoutError::BadBounds);
+        }
+        let bank = self.reg_base as usize..self.reg_base as usize + BANK_BYTES as usize;
+        let window = self.stack_base as usize..self.stack_base as usize + self.window_size as usize;
+        if bank.end > ram_bytes || window.end > ram_bytes {
+            return Err(LayoutError::OutOfRam);
+        }
+        if bank.start < window.end && window.start < bank.end {
+            return Err(LayoutError::Overlap);
+        }
+        Ok(())
+    }
+}
+
+/// Where a task's arenas sit in VM RAM and how its stack is bounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Physical offset of the register bank.
+    pub reg_base: u32,
+    /// Physical offset of the window.
+    pub window_base: u32,
+    /// Window size in bytes.
+    pub window_size: u32,
+    /// Stack top (initial SP).
+    pub stack_top: u32,
+    /// Stack limit.
+    pub stack_limit: u32,
+}
+
+/// Borrow a context's register bank and window out of VM RAM, disjointly.
+///
+/// This is the only way the interpreter and tools reach registers: through `reg_base`.
+pub fn split_ram<'r>(
+    ctx: &Context,
+    ram: &'r mut [u32],
+) -> Result<(&'r mut [u32; REGISTERS], &'r mut [u8]), LayoutError> {
+    ctx.validate(ram.len() * 4)?;
+    let bank = (ctx.reg_base / 4) as usize;
+    let win = (ctx.stack_base / 4) as usize;
+    let win_words = (ctx.window_size / 4) as usize;
+    let (regs, window) = if bank < win {
+        let (lo, hi) = ram.split_at_mut(win);
+        (&mut lo[bank..bank + REGISTERS], &mut hi[..win_words])
+    } else {
+        let (lo, hi) = ram.split_at_mut(bank);
+        (&mut hi[..REGISTERS], &mut lo[win..win + win_words])
+    };
+    let regs: &mut [u32; REGISTERS] = regs.try_into().map_err(|_| LayoutError::OutOfRam)?;
+    Ok((regs, bytemuck::cast_slice_mut(window)))
+}
+
+/// Read a context's registers from VM RAM (for tools: dumpregs, debugger, `--json`).
+pub fn read_registers(ctx: &Context, ram: &[u32]) -> Result<[u32; REGISTERS], LayoutError> {
+    let start = (ctx.reg_base / 4) as usize;
+    if !ctx.reg_base.is_multiple_of(4) {
+        return Err(LayoutError::Misaligned);
+    }
+    let bank = ram
+        .get(start..start + REGISTERS)
+        .ok_or(LayoutError::OutOfRam)?;
+    let mut out = [0; REGISTERS];
+    for (o, w) in out.iter_mut().zip(bank) {
+        *o = u32::from_le(*w);
+    }
+    Ok(out)
+}
+
+/// Write one register of a context in VM RAM (for tools and syscall results).
+pub fn write_register(
+    ctx: &Context,
+    ram: &mut [u32],
+    index: usize,
+    value: u32,
+) -> Result<(), LayoutError> {
+    if !ctx.reg_base.is_multiple_of(4) {
+        return Err(LayoutError::Misaligned);
+    }
+    let slot = (ctx.reg_base / 4) as usize + (index % REGISTERS);
+    *ram.get_mut(slot).ok_or(LayoutError::OutOfRam)? = value.to_le();
+    Ok(())
+}
+
+/// How a call to [`crate::run`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The step budget ran out; every executed instruction retired.
+    Budget,
+    /// An SVC retired; the executive services it before the task runs again.
+    Trap {
+        /// Module number (imm bits 11..8).
+        module: u8,
+        /// Function number (imm bits 7..0).
+        function: u8,
+    },
+    /// A BRK retired; the task pauses.
+    Break {
+        /// `imm & 0xFF`.
+        code: u8,
+        /// Address of the BRK (PC is now `pc + 4`).
+        pc: u32,
+    },
+    /// RET at call depth 0: the task exits with R0 (not retired, PC stays on the RET).
+    Exit {
+        /// R0.
+        status: u32,
+    },
+    /// A fault: R0 holds the code, nothing else changed, PC stays on the instruction.
+    Fault {
+        /// Which fault.
+        fault: Fault,
+        /// The faulting PC.
+        pc: u32,
+    },
+    /// The context record does not fit the VM RAM (an executive bug, not a guest fault).
+    Layout(LayoutError),
+}
+
+/// Result of [`crate::run`]: why it stopped and how many instructions retired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    /// Why execution stopped.
+    pub exit: Exit,
+    /// Instructions retired during this call (already added to `Context::steps`).
+    pub retired: u64,
+}
