@@ -99,3 +99,39 @@ pub fn v2_with_section(kind: u32, entry_count: u32, payload: &[u8]) -> Vec<u8> {
     fix_crc(&mut image);
     image
 }
+
+/// Properties every successfully loaded image has (hxe.md §4).
+pub fn check_invariants(bytes: &[u8], image: &hsx_image::Image) {
+    assert_eq!(image.file_len, bytes.len());
+    assert!(matches!(image.version, 1 | 2));
+    assert_eq!(
+        image.header_size(),
+        if image.version == 2 {
+            HEADER_V2
+        } else {
+            HEADER_V1
+        }
+    );
+    assert!(image.code.len() <= 0x1_0000 && image.code.len() % 4 == 0);
+    assert!((image.entry as usize) < image.code.len() && image.entry % 4 == 0);
+    assert!(image.rodata.len() <= 0x1_0000 && image.bss_size <= 0x1_0000);
+    assert!(image.header_size() + image.code.len() + image.rodata.len() <= bytes.len());
+    assert_eq!(image.code_words().count() * 4, image.code.len());
+    assert_eq!(image.crc32, compute_crc(bytes, image.header_size()));
+    if let Some(name) = &image.app_name {
+        assert!(image.version == 2 && name.is_ascii() && !name.is_empty());
+        assert_eq!(name.trim(), name);
+    }
+    if image.version == 1 {
+        assert!(image.allow_multiple() && image.metadata.sections.is_empty());
+    }
+    for section in &image.metadata.sections {
+        assert!(section.offset as usize >= HEADER_V2);
+        assert!(u64::from(section.offset) + u64::from(section.size) <= bytes.len() as u64);
+    }
+    for mailbox in &image.metadata.mailboxes {
+        assert!(!mailbox.target.is_empty());
+        assert_ne!(mailbox.capacity, Some(0));
+        assert_ne!(mailbox.mode_mask, 0);
+    }
+}
