@@ -112,8 +112,8 @@ pub fn check_invariants(bytes: &[u8], image: &hsx_image::Image) {
             HEADER_V1
         }
     );
-    assert!(image.code.len() <= 0x1_0000 && image.code.len() % 4 == 0);
-    assert!((image.entry as usize) < image.code.len() && image.entry % 4 == 0);
+    assert!(image.code.len() <= 0x1_0000 && image.code.len().is_multiple_of(4));
+    assert!((image.entry as usize) < image.code.len() && image.entry.is_multiple_of(4));
     assert!(image.rodata.len() <= 0x1_0000 && image.bss_size <= 0x1_0000);
     assert!(image.header_size() + image.code.len() + image.rodata.len() <= bytes.len());
     assert_eq!(image.code_words().count() * 4, image.code.len());
