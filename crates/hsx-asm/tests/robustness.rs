@@ -21,12 +21,13 @@ fn corpus() -> Vec<PathBuf> {
 fn exercise(text: &str) -> bool {
     let opts = AsmOptions::default();
     let object_ok = assemble_source("t.mvasm", text, &opts).is_ok();
-    if let Ok(bytes) = assemble_source_to_hxe("t.mvasm", text, &opts, "t") {
-        if let Ok(image) = Image::parse(&bytes) {
-            let listing = disassemble(&image);
-            if let Err(d) = assemble_source("t.dis", &listing, &opts) {
-                panic!("disassembly does not reassemble:\n{d}\n{listing}");
-            }
+    let image = assemble_source_to_hxe("t.mvasm", text, &opts, "t")
+        .ok()
+        .and_then(|bytes| Image::parse(&bytes).ok());
+    if let Some(image) = image {
+        let listing = disassemble(&image);
+        if let Err(d) = assemble_source("t.dis", &listing, &opts) {
+            panic!("disassembly does not reassemble:\n{d}\n{listing}");
         }
     }
     object_ok
