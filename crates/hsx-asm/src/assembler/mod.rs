@@ -200,6 +200,12 @@ impl<'o> Assembler<'o> {
         let (section_before, start_offset) = self.position();
         let head = lex::head(&line, start);
         let mut next = index + 1;
+        // An `.include` is listed before the included lines, which list themselves.
+        let include = head.eq_ignore_ascii_case(".include");
+        if include {
+            let emitted = Emitted::Nothing;
+            self.listing.push(ListingEntry { file, lines: index..next, emitted });
+        }
         if head.is_empty() {
             match lex::code_end(&line, start) {
                 Ok(end) if line[start..end].trim().is_empty() => {}
@@ -223,6 +229,9 @@ impl<'o> Assembler<'o> {
                     }
                 }
             }
+        }
+        if include {
+            return next;
         }
         let (section_after, end_offset) = self.position();
         let emitted = match (section_before == section_after, section_after) {
