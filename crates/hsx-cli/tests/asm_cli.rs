@@ -20,7 +20,11 @@ impl Sandbox {
         std::fs::copy(golden(rel), to).unwrap();
     }
     fn hsx(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_hsx")).args(args).current_dir(&self.0).output().unwrap()
+        Command::new(env!("CARGO_BIN_EXE_hsx"))
+            .args(args)
+            .current_dir(&self.0)
+            .output()
+            .unwrap()
     }
     fn read(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.0.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -42,7 +46,9 @@ impl Drop for Sandbox {
 }
 
 fn golden(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/asm").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/asm")
+        .join(rel)
 }
 
 fn check_golden(rel: &str, actual: &[u8]) {
@@ -60,7 +66,11 @@ fn check_golden(rel: &str, actual: &[u8]) {
 }
 
 fn success(out: &Output) {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -71,7 +81,11 @@ fn one_source_to_image_with_listing() {
     success(&out);
     check_golden("meta.hxe", &sb.read("meta.hxe"));
     check_golden("meta.lst", &sb.read("meta.lst"));
-    assert_eq!(sb.files(), ["meta.hxe", "meta.lst", "meta.mvasm"], "no temporary files left");
+    assert_eq!(
+        sb.files(),
+        ["meta.hxe", "meta.lst", "meta.mvasm"],
+        "no temporary files left"
+    );
 }
 
 #[test]
@@ -102,7 +116,14 @@ fn include_directories() {
     sb.copy("lib/macros.inc");
     let out = sb.hsx(&["asm", "uses_lib.mvasm"]);
     assert_eq!(out.status.code(), Some(1));
-    success(&sb.hsx(&["asm", "-I", "lib", "uses_lib.mvasm", "--listing", "uses_lib.lst"]));
+    success(&sb.hsx(&[
+        "asm",
+        "-I",
+        "lib",
+        "uses_lib.mvasm",
+        "--listing",
+        "uses_lib.lst",
+    ]));
     check_golden("uses_lib.lst", &sb.read("uses_lib.lst"));
 }
 
@@ -133,7 +154,10 @@ fn usage_errors_exit_2() {
     let sb = Sandbox::new("usage");
     sb.copy("meta.mvasm");
     assert_eq!(sb.hsx(&["asm"]).status.code(), Some(2));
-    assert_eq!(sb.hsx(&["asm", "--bogus", "meta.mvasm"]).status.code(), Some(2));
+    assert_eq!(
+        sb.hsx(&["asm", "--bogus", "meta.mvasm"]).status.code(),
+        Some(2)
+    );
     let out = sb.hsx(&["asm", "-c", "-o", "x.hxo", "meta.mvasm", "meta.mvasm"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(sb.files(), ["meta.mvasm"]);

@@ -78,13 +78,19 @@ fn build(args: &Args, opts: &AsmOptions) -> Result<Vec<(PathBuf, Vec<u8>)>, Diag
     let mut listing = String::new();
     if args.object {
         for (source, unit) in &units {
-            let out = args.output.clone().unwrap_or_else(|| source.with_extension("hxo"));
+            let out = args
+                .output
+                .clone()
+                .unwrap_or_else(|| source.with_extension("hxo"));
             let object = &unit.object;
             listing.push_str(&unit.listing.render(&object.code, &object.rodata, 0, 0));
             outputs.push((out, object.to_json().into_bytes()));
         }
     } else {
-        let out = args.output.clone().unwrap_or_else(|| args.sources[0].with_extension("hxe"));
+        let out = args
+            .output
+            .clone()
+            .unwrap_or_else(|| args.sources[0].with_extension("hxe"));
         let link_opts = LinkOptions {
             app_name: args.app_name.clone().unwrap_or_else(|| stem(&out)),
             ..LinkOptions::default()
@@ -96,7 +102,12 @@ fn build(args: &Args, opts: &AsmOptions) -> Result<Vec<(PathBuf, Vec<u8>)>, Diag
             .collect();
         let linked = link(&inputs, &link_opts)?;
         for (unit_listing, place) in listings.iter().zip(&linked.placements) {
-            listing.push_str(&unit_listing.render(&linked.code, &linked.rodata, place.code_base, place.ro_base));
+            listing.push_str(&unit_listing.render(
+                &linked.code,
+                &linked.rodata,
+                place.code_base,
+                place.ro_base,
+            ));
         }
         outputs.push((out, linked.image));
     }
@@ -108,7 +119,9 @@ fn build(args: &Args, opts: &AsmOptions) -> Result<Vec<(PathBuf, Vec<u8>)>, Diag
 
 /// The file stem of `path`, as the default application name.
 pub(crate) fn stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Print diagnostics to stderr; those not tied to a file get the `hsx SUB: ` prefix.

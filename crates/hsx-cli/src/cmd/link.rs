@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hsx_asm::{AsmOptions, Diagnostic, Diagnostics, LinkInput, LinkOptions, Linked, Object, assemble_unit, link};
+use hsx_asm::{
+    AsmOptions, Diagnostic, Diagnostics, LinkInput, LinkOptions, Linked, Object, assemble_unit,
+    link,
+};
 use serde_json::{Value, json};
 
 use super::asm::{report, stem, write_outputs};
@@ -44,7 +47,12 @@ enum Kind {
 }
 
 fn kind(path: &Path) -> Kind {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("hxe") => Kind::Image,
         Some("hxo" | "json") => Kind::Object,
         _ => Kind::Source,
@@ -53,7 +61,11 @@ fn kind(path: &Path) -> Kind {
 
 /// Run `hsx link`.
 pub fn run(args: Args) -> ExitCode {
-    let images = args.inputs.iter().filter(|p| matches!(kind(p), Kind::Image)).count();
+    let images = args
+        .inputs
+        .iter()
+        .filter(|p| matches!(kind(p), Kind::Image))
+        .count();
     let result = if images > 0 {
         copy_image(&args, images)
     } else {
@@ -86,10 +98,13 @@ fn copy_image(args: &Args, images: usize) -> Result<Outputs, Diagnostics> {
         return Err(Diagnostic::error("Only a single .hxe input can be copied").into());
     }
     let input = &args.inputs[0];
-    let bytes = std::fs::read(input)
-        .map_err(|e| Diagnostic::file_error(input.display().to_string(), format!("cannot read: {e}")))?;
+    let bytes = std::fs::read(input).map_err(|e| {
+        Diagnostic::file_error(input.display().to_string(), format!("cannot read: {e}"))
+    })?;
     if args.emit_sym.is_some() {
-        return Err(Diagnostic::error("--emit-sym needs objects or sources, not a linked .hxe").into());
+        return Err(
+            Diagnostic::error("--emit-sym needs objects or sources, not a linked .hxe").into(),
+        );
     }
     Ok(vec![(args.output.clone(), bytes)])
 }
