@@ -239,3 +239,90 @@ fn prototype_objects_link() {
         [0x0100_0004, 0x2500_0000]
     );
 }
+
+mod arbitrary_objects {
+    use hsx_asm::{LinkInput, LinkOptions, Object, RefKind, Reloc, RelocSection, RelocType, link};
+    use proptest::prelude::*;
+
+    fn reloc() -> impl Strategy<Value = Reloc> {
+        let ty = prop::sample::select(vec![
+            RelocType::Imm12,
+            RelocType::Mem,
+            RelocType::Jump,
+            RelocType::Imm32,
+            RelocType::DataWord,
+            RelocType::DataHalf,
+            RelocType::DataByte,
+        ]);
+        let kind = prop::sample::select(vec![
+            RefKind::Symbol,
+            RefKind::Lo16,
+            RefKind::Hi16,
+            RefKind::Off16,
+            RefKind::Abs,
+        ]);
+        (
+            ty,
+            kind,
+            any::<u32>(),
+            "[ab]",
+            any::<bool>(),
+            any::<i64>(),
+            any::<bool>(),
+        )
+            .prop_map(|(ty, kind, at, symbol, pc_relative, value, src)| Reloc {
+                ty,
+                section: if ty.section() == RelocSection::Code {
+                    RelocSection::Code
+                } else {
+                    RelocSection::Rodata
+                },
+                index: Some(at % 24),
+                offset: Some(at % 24),
+                symbol,
+                kind,
+                pc_relative,
+                value: Some(value),
+                src: src.then(|| format!("x.mvasm:{}:{}", at % 5, at % 7)),
+            })
+    }
+
+    fn object() -> impl Strategy<Value = Object> {
+        (
+            prop::collection::vec(any::<u32>(), 0..20),
+            prop::collection::vec(any::<u8>(), 0..20),
+            prop::collection::vec(reloc(), 0..6),
+            any::<u32>(),
+            0..3u32,
+        )
+            .prop_map(|(code, rodata, relocs, align, exports)| {
+                let mut object = Object {
+                    code,
+                    rodata,
+                    relocs,
+                    rodata_align: align % 40,
+                    ..Object::default()
+                };
+                for (i, name) in ["a", "b"].iter().take(exports as usize).enumerate() {
+                    let symbol = hsx_asm::Symbol {
+                        offset: i as u32 * 4,
+                        ..Default::default()
+                    };
+                    object.symbols.insert(name.to_string(), symbol);
+                }
+                object
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn linking_arbitrary_objects_never_panics(objects in prop::collection::vec(object(), 1..4)) {
+            let inputs: Vec<LinkInput> = objects
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| LinkInput::new(format!("m{i}.hxo"), o))
+                .collect();
+            let _ = link(&inputs, &LinkOptions::default());
+        }
+    }
+}

@@ -204,7 +204,11 @@ impl<'o> Assembler<'o> {
         let include = head.eq_ignore_ascii_case(".include");
         if include {
             let emitted = Emitted::Nothing;
-            self.listing.push(ListingEntry { file, lines: index..next, emitted });
+            self.listing.push(ListingEntry {
+                file,
+                lines: index..next,
+                emitted,
+            });
         }
         if head.is_empty() {
             match lex::code_end(&line, start) {
