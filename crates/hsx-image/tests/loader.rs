@@ -271,3 +271,16 @@ fn placement_check() {
     assert_eq!((error.required, error.limit), (0x4104, 0x4103));
     assert!(image.check_fits(0).is_err());
 }
+
+#[test]
+fn app_name_may_fill_the_whole_field() {
+    // No NUL in the 32 bytes: the loader takes all of them (hxe.md §7.1); the field is
+    // outside the CRC.
+    let mut bytes = golden("b.hxe");
+    bytes[0x20..0x40].copy_from_slice(b" abcdefghijklmnopqrstuvwxyz01234");
+    let image = Image::parse(&bytes).expect("valid");
+    assert_eq!(image.app_name.as_deref(), Some("abcdefghijklmnopqrstuvwxyz01234"));
+    bytes[0x20..0x40].copy_from_slice(b"abcdefghijklmnopqrstuvwxyz012345");
+    let image = Image::parse(&bytes).expect("valid");
+    assert_eq!(image.app_name.map(|n| n.len()), Some(32));
+}
