@@ -1,1 +1,29 @@
-//! (being written)
+//! The HSX executive (`executive.md`, `syscalls.md`): many tasks in one VM RAM, each
+//! with its own register bank and guarded window; a context switch selects another
+//! context record and copies nothing. Priority scheduling with per-task quanta, one
+//! step = one retired instruction; a virtual or wall clock with a deadline heap; the
+//! CORE, TASK and EXEC system calls; events for the host.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod clock;
+mod event;
+mod executive;
+mod image;
+pub mod ram;
+pub mod sandbox;
+mod sched;
+pub mod syscall;
+mod task;
+mod trace;
+
+pub use clock::{ClockMode, Timer};
+pub use event::{Event, ReportedState};
+pub use executive::{
+    Config, ControlError, Executive, Profile, SchedCounters, SpawnDefaults, SpawnError,
+    SpawnOptions, StepOutcome, Stop,
+};
+pub use image::LoadedImage;
+pub use sched::Slot;
+pub use task::{Counters, Pid, SchedParams, Task, TaskState, Termination, Wait, WaitKind};
+pub use trace::{TraceEntry, TraceEvent, TraceRing};

@@ -1,0 +1,227 @@
+//! VM RAM and its arena allocator (`executive.md` §1).
+//!
+//! One contiguous, zero-initialised array of 32-bit words (so register banks are
+//! naturally aligned; guest windows are viewed as bytes). Arenas are carved at spawn and
+//! returned at reap. Free space is kept in two ordered maps, by offset (for coalescing
+//! with neighbours) and by size (for best fit), so allocation and release are
+//! O(log n) and adjacent free blocks always merge, which keeps spawn/exit churn from
+//! fragmenting RAM.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Allocation granule and alignment: every arena starts on a 64-byte boundary.
+pub const GRANULE: u32 = 64;
+/// Bytes at physical address 0 that are never allocated, so no arena has offset 0.
+pub const NULL_PAGE: u32 = 4096;
+
+/// Why an allocation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("VM RAM exhausted: need {need} bytes, largest free block {largest}")]
+pub struct Exhausted {
+    /// Bytes requested (rounded to the granule).
+    pub need: u32,
+    /// Largest free block at the time.
+    pub largest: u32,
+}
+
+/// A carved-out region of VM RAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Arena {
+    /// Physical byte offset.
+    pub offset: u32,
+    /// Size in bytes (a multiple of [`GRANULE`]).
+    pub size: u32,
+}
+
+/// The executive's VM RAM.
+#[derive(Debug)]
+pub struct VmRam {
+    words: Vec<u32>,
+    free_by_offset: BTreeMap<u32, u32>,
+    free_by_size: BTreeSet<(u32, u32)>,
+    used: u64,
+}
+
+impl VmRam {
+    /// A VM RAM of `bytes` bytes (rounded down to the granule; at least the null page
+    /// plus one granule).
+    pub fn new(bytes: u32) -> VmRam {
+        let size = (bytes / GRANULE * GRANULE).max(NULL_PAGE + GRANULE);
+        let mut ram = VmRam {
+            words: vec![0; (size / 4) as usize],
+            free_by_offset: BTreeMap::new(),
+            free_by_size: BTreeSet::new(),
+            used: 0,
+        };
+        ram.insert_free(NULL_PAGE, size - NULL_PAGE);
+        ram
+    }
+
+    /// Total size in bytes.
+    pub fn size(&self) -> u32 {
+        (self.words.len() * 4) as u32
+    }
+
+    /// Bytes currently allocated to arenas.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// Largest free block in bytes.
+    pub fn largest_free(&self) -> u32 {
+        self.free_by_size.last().map_or(0, |&(size, _)| size)
+    }
+
+    /// The words, for the interpreter.
+    pub fn words_mut(&mut self) -> &mut [u32] {
+        &mut self.words
+    }
+
+    /// The words, for tools.
+    pub fn words(&self) -> &[u32] {
+        &self.words
+    }
+
+    /// Bytes of an arena-relative range, for tools (peek) and syscalls.
+    pub fn bytes(&self, offset: u32, len: u32) -> Option<&[u8]> {
+        let all: &[u8] = bytemuck::cast_slice(&self.words);
+        all.get(offset as usize..offset as usize + len as usize)
+    }
+
+    /// Mutable bytes of a physical range.
+    pub fn bytes_mut(&mut self, offset: u32, len: u32) -> Option<&mut [u8]> {
+        let all: &mut [u8] = bytemuck::cast_slice_mut(&mut self.words);
+        all.get_mut(offset as usize..offset as usize + len as usize)
+    }
+
+    /// Carve `bytes` (rounded up to the granule) with best fit, zero-filled.
+    pub fn alloc(&mut self, bytes: u32) -> Result<Arena, Exhausted> {
+        let need = bytes.div_ceil(GRANULE).max(1) * GRANULE;
+        let Some(&(size, offset)) = self.free_by_size.range((need, 0)..).next() else {
+            return Err(Exhausted {
+                need,
+                largest: self.largest_free(),
+            });
+        };
+        self.remove_free(offset, size);
+        if size > need {
+            self.insert_free(offset + need, size - need);
+        }
+        self.used += need as u64;
+        let arena = Arena { offset, size: need };
+        if let Some(b) = self.bytes_mut(arena.offset, arena.size) {
+            b.fill(0);
+        }
+        Ok(arena)
+    }
+
+    /// Return an arena, merging it with free neighbours.
+    pub fn free(&mut self, arena: Arena) {
+        let (mut offset, mut size) = (arena.offset, arena.size);
+        debug_assert!(!self.free_by_offset.contains_key(&offset), "double free");
+        self.used -= size as u64;
+        if let Some((&prev, &prev_size)) = self.free_by_offset.range(..offset).next_back()
+            && prev + prev_size == offset
+        {
+            self.remove_free(prev, prev_size);
+            offset = prev;
+            size += prev_size;
+        }
+        if let Some(&next_size) = self.free_by_offset.get(&(offset + size)) {
+            self.remove_free(offset + size, next_size);
+            size += next_size;
+        }
+        self.insert_free(offset, size);
+    }
+
+    fn insert_free(&mut self, offset: u32, size: u32) {
+        self.free_by_offset.insert(offset, size);
+        self.free_by_size.insert((size, offset));
+    }
+
+    fn remove_free(&mut self, offset: u32, size: u32) {
+        self.free_by_offset.remove(&offset);
+        self.free_by_size.remove(&(size, offset));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn allocations_skip_the_null_page_and_are_aligned() {
+        let mut ram = VmRam::new(64 * 1024);
+        let a = ram.alloc(64).unwrap();
+        let b = ram.alloc(100).unwrap();
+        assert_eq!(a.offset, NULL_PAGE);
+        assert_eq!(b.offset % GRANULE, 0);
+        assert_eq!(b.size, 128);
+        assert_eq!(ram.used(), 192);
+    }
+
+    #[test]
+    fn exhaustion_names_the_need_and_the_largest_block() {
+        let mut ram = VmRam::new(NULL_PAGE + 4096);
+        let err = ram.alloc(8192).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "VM RAM exhausted: need 8192 bytes, largest free block 4096"
+        );
+    }
+
+    #[test]
+    fn freed_neighbours_coalesce() {
+        let mut ram = VmRam::new(NULL_PAGE + 3 * 1024);
+        let a = ram.alloc(1024).unwrap();
+        let b = ram.alloc(1024).unwrap();
+        let c = ram.alloc(1024).unwrap();
+        ram.free(a);
+        ram.free(c);
+        ram.free(b);
+        assert_eq!(ram.largest_free(), 3 * 1024);
+        assert_eq!(ram.used(), 0);
+    }
+
+    #[test]
+    fn reused_memory_is_zeroed() {
+        let mut ram = VmRam::new(NULL_PAGE + 1024);
+        let a = ram.alloc(1024).unwrap();
+        ram.bytes_mut(a.offset, 4)
+            .unwrap()
+            .copy_from_slice(&[1, 2, 3, 4]);
+        ram.free(a);
+        let b = ram.alloc(1024).unwrap();
+        assert_eq!(ram.bytes(b.offset, 4).unwrap(), &[0, 0, 0, 0]);
+    }
+
+    proptest! {
+        #[test]
+        fn arenas_never_overlap_and_churn_returns_all_memory(
+            ops in proptest::collection::vec((1u32..20_000, any::<bool>()), 1..200)
+        ) {
+            let mut ram = VmRam::new(1 << 20);
+            let total = ram.largest_free();
+            let mut live: Vec<Arena> = Vec::new();
+            for (size, free_one) in ops {
+                if free_one && !live.is_empty() {
+                    let a = live.swap_remove(size as usize % live.len());
+                    ram.free(a);
+                } else if let Ok(a) = ram.alloc(size) {
+                    prop_assert!(a.offset >= NULL_PAGE);
+                    prop_assert!(a.offset + a.size <= ram.size());
+                    for b in &live {
+                        prop_assert!(a.offset + a.size <= b.offset || b.offset + b.size <= a.offset);
+                    }
+                    live.push(a);
+                }
+            }
+            for a in live.drain(..) {
+                ram.free(a);
+            }
+            prop_assert_eq!(ram.used(), 0);
+            prop_assert_eq!(ram.largest_free(), total);
+        }
+    }
+}

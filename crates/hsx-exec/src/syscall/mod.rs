@@ -1,0 +1,84 @@
+//! System call dispatch (`syscalls.md` §1-§2). The VM core returns a trap after the SVC
+//! retired; the executive services it here before the task executes anything else.
+
+pub mod core_mod;
+pub mod exec;
+pub mod task;
+
+use hsx_isa::{ENOSYS, svc};
+use hsx_vm::{REGISTERS, read_registers, write_register};
+
+use crate::executive::Executive;
+use crate::sched::Slot;
+
+impl Executive {
+    /// Service `SVC mod, fn` for the task in `slot`.
+    pub(crate) fn dispatch_syscall(&mut self, slot: Slot, module: u8, function: u8) {
+        let before = self
+            .config
+            .svc_events
+            .then(|| (self.t(slot).pid, self.regs(slot)));
+        match module {
+            svc::CORE => core_mod::dispatch(self, slot, function),
+            svc::TASK => task::dispatch(self, slot, function),
+            svc::EXEC => exec::dispatch(self, slot, function),
+            _ => self.set_reg(slot, 0, ENOSYS),
+        }
+        if let Some((pid, regs)) = before {
+            let result = self.tasks[slot as usize]
+                .as_ref()
+                .filter(|t| t.pid == pid && t.state.is_runnable())
+                .map(|_| self.regs(slot)[0]);
+            let mut args = [0; 6];
+            args.copy_from_slice(&regs[..6]);
+            self.emit(crate::event::Event::Svc {
+                pid,
+                module,
+                function,
+                args,
+                result,
+            });
+        }
+    }
+
+    /// The caller's registers, read through `reg_base`.
+    pub(crate) fn regs(&self, slot: Slot) -> [u32; REGISTERS] {
+        read_registers(&self.t(slot).ctx, self.ram.words()).unwrap_or([0; REGISTERS])
+    }
+
+    /// Write one result register through `reg_base`.
+    pub(crate) fn set_reg(&mut self, slot: Slot, index: usize, value: u32) {
+        let ctx = self.t(slot).ctx;
+        let _ = write_register(&ctx, self.ram.words_mut(), index, value);
+    }
+
+    /// A guest buffer `(ptr, len)` of the task (`syscalls.md` §1.4: valid iff
+    /// `ptr + len <= W`), as a physical byte range.
+    pub(crate) fn guest_range(&self, slot: Slot, ptr: u32, len: u32) -> Option<(u32, u32)> {
+        let (base, size) = self.window_of(slot);
+        let end = ptr.checked_add(len)?;
+        (end <= size).then_some((base + ptr, len))
+    }
+
+    /// Copy a guest buffer out.
+    pub(crate) fn read_guest(&self, slot: Slot, ptr: u32, len: u32) -> Option<Vec<u8>> {
+        let (phys, len) = self.guest_range(slot, ptr, len)?;
+        self.ram.bytes(phys, len).map(<[u8]>::to_vec)
+    }
+
+    /// Read a NUL-terminated guest string of at most `max` bytes (excluding the NUL).
+    pub(crate) fn read_c_string(&self, slot: Slot, ptr: u32, max: usize) -> Option<Vec<u8>> {
+        let (base, size) = self.window_of(slot);
+        if ptr >= size {
+            return None;
+        }
+        let bytes = self.ram.bytes(base + ptr, size - ptr)?;
+        let nul = bytes.iter().position(|&b| b == 0)?;
+        (nul <= max).then(|| bytes[..nul].to_vec())
+    }
+}
+
+/// `R & 0xFFFF`: pointers, lengths, pids, timeouts (`syscalls.md` §1.4).
+pub(crate) fn low16(r: u32) -> u32 {
+    r & 0xFFFF
+}

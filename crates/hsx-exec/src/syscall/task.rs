@@ -1,0 +1,37 @@
+//! TASK (module 0x01, `syscalls.md` §4).
+
+use hsx_isa::ENOSYS;
+
+use super::low16;
+use crate::event::Event;
+use crate::executive::Executive;
+use crate::sched::Slot;
+use crate::task::Termination;
+
+/// EXIT: status in R0.
+pub const EXIT: u8 = 0;
+/// UART_WRITE: R1 ptr, R2 len.
+pub const UART_WRITE: u8 = 1;
+/// Invalid-argument result of TASK calls.
+pub const EINVAL: u32 = (-22i32) as u32;
+
+pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
+    let regs = exec.regs(slot);
+    match function {
+        EXIT => exec.terminate(slot, Termination::Exited(regs[0])),
+        UART_WRITE => {
+            let (ptr, len) = (low16(regs[1]), low16(regs[2]));
+            match exec.read_guest(slot, ptr, len) {
+                Some(data) => {
+                    if !data.is_empty() {
+                        let pid = exec.t(slot).pid;
+                        exec.emit(Event::Stdout { pid, data });
+                    }
+                    exec.set_reg(slot, 0, len);
+                }
+                None => exec.set_reg(slot, 0, EINVAL),
+            }
+        }
+        _ => exec.set_reg(slot, 0, ENOSYS),
+    }
+}
