@@ -29,8 +29,17 @@ fn fuzz_corpus_replays() {
             }
         }
         // Parsing is deterministic.
-        assert_eq!(Image::parse(&bytes), Image::parse(&bytes), "{}", path.display());
+        assert_eq!(
+            Image::parse(&bytes),
+            Image::parse(&bytes),
+            "{}",
+            path.display()
+        );
     }
     // The seeds include the golden vectors and rejected files.
-    assert!(valid >= 3 && invalid >= 3, "{valid} valid, {invalid} invalid in {}", dir.display());
+    assert!(
+        valid >= 3 && invalid >= 3,
+        "{valid} valid, {invalid} invalid in {}",
+        dir.display()
+    );
 }

@@ -279,7 +279,10 @@ fn app_name_may_fill_the_whole_field() {
     let mut bytes = golden("b.hxe");
     bytes[0x20..0x40].copy_from_slice(b" abcdefghijklmnopqrstuvwxyz01234");
     let image = Image::parse(&bytes).expect("valid");
-    assert_eq!(image.app_name.as_deref(), Some("abcdefghijklmnopqrstuvwxyz01234"));
+    assert_eq!(
+        image.app_name.as_deref(),
+        Some("abcdefghijklmnopqrstuvwxyz01234")
+    );
     bytes[0x20..0x40].copy_from_slice(b"abcdefghijklmnopqrstuvwxyz012345");
     let image = Image::parse(&bytes).expect("valid");
     assert_eq!(image.app_name.map(|n| n.len()), Some(32));
