@@ -1,7 +1,7 @@
 //! The executive: tasks in one VM RAM, the scheduler loop, waits and termination
 //! (`executive.md`).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -191,6 +191,10 @@ pub struct Executive {
     pub(crate) tasks: Vec<Option<Task>>,
     free_slots: Vec<Slot>,
     pub(crate) pids: BTreeMap<Pid, Slot>,
+    /// Instance names in the table (`hxe.md` §7.2 counts terminal tasks until reaped).
+    names: HashMap<String, Pid>,
+    /// Tasks blocked in EXEC WAIT, by awaited pid (entries are checked when used).
+    task_waiters: HashMap<Pid, Vec<Slot>>,
     next_pid: Pid,
     pub(crate) ready: ReadyQueues,
     current: Option<Slot>,
@@ -212,6 +216,8 @@ impl Executive {
             tasks: Vec::new(),
             free_slots: Vec::new(),
             pids: BTreeMap::new(),
+            names: HashMap::new(),
+            task_waiters: HashMap::new(),
             next_pid: 1,
             ready: ReadyQueues::default(),
             current: None,
@@ -320,7 +326,7 @@ impl Executive {
         };
         let task = Task {
             pid,
-            name,
+            name: name.clone(),
             program: opts.program,
             image,
             ctx,
@@ -337,6 +343,7 @@ impl Executive {
             resume_exempt: false,
             trace: false,
         };
+        self.names.insert(name.clone(), pid);
         let slot = match self.free_slots.pop() {
             Some(s) => {
                 self.tasks[s as usize] = Some(task);
@@ -388,7 +395,7 @@ impl Executive {
         if base.is_empty() {
             base = "app".into();
         }
-        let taken = |n: &str| self.tasks().find(|t| t.name == n).map(|t| t.pid);
+        let taken = |n: &str| self.names.get(n).copied();
         let Some(pid) = taken(&base) else {
             return Ok(base);
         };
@@ -481,6 +488,12 @@ impl Executive {
             }
             None => false,
         }
+    }
+
+    /// The whole VM RAM as words, read-only: what a tool sees when it reads a register
+    /// bank or window through the bases in a task's context record.
+    pub fn ram_words(&self) -> &[u32] {
+        self.ram.words()
     }
 
     /// Bytes of VM RAM in use by arenas.
@@ -759,6 +772,11 @@ impl Executive {
         }
         if self.current == Some(slot) {
             self.current = None;
+        }
+        if kind == WaitKind::Task
+            && let Some(t) = target
+        {
+            self.task_waiters.entry(t).or_default().push(slot);
         }
         if let Some(deadline) = deadline {
             self.timers.push(Timer {
@@ -1041,10 +1059,9 @@ impl Executive {
     /// Returns true if there were waiters (so the target must now be reaped).
     fn complete_waiters(&mut self, slot: Slot, reason: u32, status: u32) -> bool {
         let pid = self.t(slot).pid;
-        let waiters: Vec<Slot> = self
-            .pids
-            .values()
-            .copied()
+        let candidates = self.task_waiters.remove(&pid).unwrap_or_default();
+        let waiters: Vec<Slot> = candidates
+            .into_iter()
             .filter(|&s| {
                 self.tasks[s as usize].as_ref().is_some_and(|t| {
                     t.wait
@@ -1067,6 +1084,8 @@ impl Executive {
         self.ram.free(task.bank);
         self.ram.free(task.window);
         self.pids.remove(&task.pid);
+        self.names.remove(&task.name);
+        self.task_waiters.remove(&task.pid);
         self.free_slots.push(slot);
         if self.current == Some(slot) {
             self.current = None;
