@@ -97,6 +97,8 @@ pub enum Event {
     },
     /// A scheduler trace record.
     Trace(TraceEntry),
+    /// Debugger: watch updates and stops, per-instruction trace records.
+    Debug(crate::debug::DebugEvent),
     /// An SVC was serviced (only with `Config::svc_events`).
     Svc {
         /// The task.

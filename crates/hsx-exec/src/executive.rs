@@ -205,6 +205,7 @@ pub struct Executive {
     pub(crate) trace: TraceRing,
     pub(crate) events: VecDeque<Event>,
     pub(crate) counters: SchedCounters,
+    pub(crate) debug: crate::debug::DebugState,
 }
 
 impl Executive {
@@ -228,6 +229,7 @@ impl Executive {
             trace: TraceRing::new(config.trace_capacity),
             events: VecDeque::new(),
             counters: SchedCounters::default(),
+            debug: crate::debug::DebugState::default(),
             config,
         }
     }
@@ -605,7 +607,8 @@ impl Executive {
             if only.is_some() {
                 budget = max - executed;
             }
-            if task.needs_single_step() {
+            let single = task.needs_single_step() || self.debug.single_steps(task.pid);
+            if single {
                 budget = 1;
                 if !task.resume_exempt && task.breakpoints.contains(&task.ctx.pc) {
                     let (pid, pc) = (task.pid, task.ctx.pc);
@@ -670,6 +673,9 @@ impl Executive {
                         },
                     );
                 }
+            }
+            if single && let Some(stop) = self.debug_after_instruction(slot, pc_before) {
+                return self.outcome(executed, stop);
             }
             // End of turn: rotate within the level if the quantum is used up.
             if let Some(task) = self.tasks[slot as usize].as_mut()
@@ -764,11 +770,18 @@ impl Executive {
         task.counters.blocks += 1;
         task.turn_left = 0;
         let was_runnable = task.state.is_runnable();
+        let (pid, prev) = (task.pid, task.state);
         if was_runnable {
             task.state = TaskState::Waiting(kind);
         }
         if was_runnable {
             self.ready.remove(prio, slot);
+            self.events.push_back(Event::TaskState {
+                pid,
+                prev,
+                new: ReportedState::State(TaskState::Waiting(kind)),
+                reason: kind.block_reason(),
+            });
         }
         if self.current == Some(slot) {
             self.current = None;
@@ -812,10 +825,16 @@ impl Executive {
                 task.counters.mailbox_wakes += 1;
             }
         }
-        if let TaskState::Waiting(_) = task.state {
+        if let TaskState::Waiting(kind) = task.state {
             task.state = TaskState::Ready;
-            let prio = task.sched.priority;
+            let (prio, pid) = (task.sched.priority, task.pid);
             self.ready.push_back(prio, slot);
+            self.events.push_back(Event::TaskState {
+                pid,
+                prev: TaskState::Waiting(kind),
+                new: ReportedState::State(TaskState::Ready),
+                reason: if timed_out { "timeout" } else { kind.wake_reason() },
+            });
         }
         self.record(
             slot,

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod clock;
+pub mod debug;
 mod event;
 mod executive;
 mod image;

@@ -24,6 +24,28 @@ pub enum WaitKind {
     Command,
 }
 
+impl WaitKind {
+    /// `task_state` reason when a task blocks (`protocol.md` §8.2).
+    pub fn block_reason(self) -> &'static str {
+        match self {
+            WaitKind::Mailbox => "mailbox_wait",
+            WaitKind::Timer => "sleep",
+            WaitKind::Task => "task_wait",
+            WaitKind::Command => "cmd_wait",
+        }
+    }
+
+    /// `task_state` reason when the wait completes (not by timeout).
+    pub fn wake_reason(self) -> &'static str {
+        match self {
+            WaitKind::Mailbox => "mailbox_wake",
+            WaitKind::Timer => "sleep_wake",
+            WaitKind::Task => "task_wake",
+            WaitKind::Command => "cmd_wake",
+        }
+    }
+}
+
 /// Task states with their wire names (`executive.md` §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskState {

@@ -387,7 +387,8 @@ impl Runner<'_> {
                 | Event::DebugBreak { .. }
                 | Event::VmError { .. }
                 | Event::SleepRequest { .. }
-                | Event::SleepComplete { .. } => {}
+                | Event::SleepComplete { .. }
+                | Event::Debug(_) => {}
             }
         }
         for t in exec.tasks() {
