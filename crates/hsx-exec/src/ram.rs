@@ -40,6 +40,10 @@ pub struct VmRam {
     free_by_offset: BTreeMap<u32, u32>,
     free_by_size: BTreeSet<(u32, u32)>,
     used: u64,
+    /// Everything at or above this offset has never been allocated, so it is still the
+    /// zeroed memory the array started with; only reused memory needs clearing. With
+    /// a lazily zeroed allocation this also means untouched RAM costs no host memory.
+    dirty_end: u32,
 }
 
 impl VmRam {
@@ -52,6 +56,7 @@ impl VmRam {
             free_by_offset: BTreeMap::new(),
             free_by_size: BTreeSet::new(),
             used: 0,
+            dirty_end: NULL_PAGE,
         };
         ram.insert_free(NULL_PAGE, size - NULL_PAGE);
         ram
@@ -109,9 +114,13 @@ impl VmRam {
         }
         self.used += need as u64;
         let arena = Arena { offset, size: need };
-        if let Some(b) = self.bytes_mut(arena.offset, arena.size) {
+        let reused_end = (offset + need).min(self.dirty_end);
+        if reused_end > offset
+            && let Some(b) = self.bytes_mut(offset, reused_end - offset)
+        {
             b.fill(0);
         }
+        self.dirty_end = self.dirty_end.max(offset + need);
         Ok(arena)
     }
 
