@@ -72,6 +72,11 @@ fn program() -> impl Strategy<Value = Vec<u32>> {
 fn profile() -> impl Strategy<Value = (u32, u32, u32)> {
     prop_oneof![
         Just((0x1_0000, 0x8000, 0)),
+        // A stack of a few words that random PUSH/CALL loops run out of.
+        (2u32..=0x4000, 1u32..=8).prop_map(|(w4, k)| {
+            let t4 = if w4 % 3 < w4 { w4 - w4 % 3 } else { w4 };
+            (w4 * 4, t4 * 4, t4.saturating_sub(k) * 4)
+        }),
         (1u32..=0x4000).prop_flat_map(|w4| {
             (1u32..=w4)
                 .prop_flat_map(move |t4| (0u32..t4).prop_map(move |l4| (w4 * 4, t4 * 4, l4 * 4)))
@@ -118,6 +123,9 @@ enum Piece {
         op: Opcode,
         target: u16,
     },
+    /// PUSH, POP (often into R15), CALL of the next instruction, RET: loops over these
+    /// walk the stack to its limit and top.
+    Stack(u32),
     Any(u32),
 }
 
@@ -140,6 +148,12 @@ fn piece() -> impl Strategy<Value = Piece> {
         1 => (small_reg(), reg_value()).prop_map(|(rd, value)| Piece::Ldi32 { rd, value }),
         2 => (prop::sample::select(vec![Opcode::Jmp, Opcode::Jz, Opcode::Jnz]), any::<u16>())
             .prop_map(|(op, target)| Piece::Branch { op, target }),
+        2 => prop_oneof![
+            small_reg().prop_map(encode::push),
+            prop_oneof![Just(15u8), small_reg()].prop_map(encode::pop),
+            Just(encode::call(0, 1)),
+            Just(encode::ret()),
+        ].prop_map(Piece::Stack),
         2 => code_word().prop_map(Piece::Any),
     ]
 }
@@ -188,7 +202,7 @@ fn assemble_pieces(pieces: &[Piece]) -> Vec<u32> {
                 words.push(value);
             }
             Piece::Branch { op, target } => words.push(encode::jump(op, resolve(target))),
-            Piece::Any(w) => words.push(w),
+            Piece::Stack(w) | Piece::Any(w) => words.push(w),
         }
     }
     words
@@ -387,6 +401,299 @@ fn drive(
 }
 
 // ---------------------------------------------------------------------------------------
+// Reference model: a direct, unoptimised transcription of isa.md §3-§8, used as the
+// oracle for the VM (which pre-decodes, fuses and evaluates flags lazily).
+
+fn bit(x: u32, n: u32) -> u32 {
+    (x >> n) & 1
+}
+
+/// The ALU ops of §6 with the flag rules of §6.1: (result, new PSW), or `None` for DIV
+/// by zero. For CMP the result is not written anywhere.
+fn ref_alu(op: Opcode, a: u32, b: u32, psw: u32) -> Option<(u32, u32)> {
+    let (c_in, wa, wb) = ((psw >> 1) & 1, a as u64, b as u64);
+    let s = b & 31;
+    // (result, C, V); C = None keeps the incoming C.
+    let (res, c, v): (u32, Option<u32>, u32) = match op {
+        Opcode::Add => {
+            let r = (wa + wb) as u32;
+            (
+                r,
+                Some((wa + wb >= 1 << 32) as u32),
+                bit((a ^ r) & (b ^ r), 31),
+            )
+        }
+        Opcode::Sub | Opcode::Cmp => {
+            let r = a.wrapping_sub(b);
+            (r, Some((wa >= wb) as u32), bit((a ^ b) & (a ^ r), 31))
+        }
+        Opcode::Adc => {
+            let wide = wa + wb + c_in as u64;
+            let r = wide as u32;
+            (
+                r,
+                Some((wide >= 1 << 32) as u32),
+                bit((a ^ r) & (b ^ r), 31),
+            )
+        }
+        Opcode::Sbc => {
+            let borrow = 1 - c_in as i64;
+            let exact = a as i64 - b as i64 - borrow;
+            let r = exact as u32;
+            let c = (a as i64 >= b as i64 + borrow) as u32;
+            (r, Some(c), bit((a ^ b) & (a ^ r), 31))
+        }
+        Opcode::Mul => {
+            let wide = wa * wb;
+            let hi = ((wide >> 32) != 0) as u32;
+            (wide as u32, Some(hi), hi)
+        }
+        Opcode::Div => {
+            if b == 0 {
+                return None;
+            }
+            let q = (a as i32 as i64) / (b as i32 as i64);
+            (q as u32, Some(0), 0)
+        }
+        Opcode::And => (a & b, Some(0), 0),
+        Opcode::Or => (a | b, Some(0), 0),
+        Opcode::Xor => (a ^ b, Some(0), 0),
+        Opcode::Not => (!a, Some(0), 0),
+        Opcode::Lsl | Opcode::Lsr | Opcode::Asr if s == 0 => (a, None, 0),
+        Opcode::Lsl => (((wa << s) & 0xFFFF_FFFF) as u32, Some(bit(a, 32 - s)), 0),
+        Opcode::Lsr => (a >> s, Some(bit(a, s - 1)), 0),
+        Opcode::Asr => (((a as i32 as i64) >> s) as u32, Some(bit(a, s - 1)), 0),
+        _ => unreachable!("{op:?} is not an ALU op"),
+    };
+    let c = c.unwrap_or(c_in);
+    Some((res, (res == 0) as u32 | c << 1 | bit(res, 31) << 2 | v << 3))
+}
+
+/// FADD/FSUB/FMUL/FDIV/I2F/F2I (§7) through f64, a different route from the VM's f32:
+/// sums, differences and products of two binary16 values are exact in f64, and one
+/// rounding of an f64 quotient to binary16 is correct (53 >= 2 x 11 + 2).
+/// `d` is the old destination value.
+fn ref_f16(op: Opcode, a: u32, b: u32, d: u32) -> u32 {
+    use half::f16;
+    let x = f16::from_bits(a as u16).to_f64();
+    let y = f16::from_bits(b as u16).to_f64();
+    let round = |v: f64| {
+        let h = f16::from_f64(v);
+        if h.is_nan() {
+            0x7E00
+        } else {
+            h.to_bits() as u32
+        }
+    };
+    let high = d & 0xFFFF_0000;
+    match op {
+        Opcode::Fadd => high | round(x + y),
+        Opcode::Fsub => high | round(x - y),
+        Opcode::Fmul => high | round(x * y),
+        Opcode::Fdiv => high | round(x / y),
+        Opcode::I2f => high | round(a as i32 as f64),
+        Opcode::F2i => {
+            if x.is_nan() {
+                0
+            } else if x >= i32::MAX as f64 {
+                0x7FFF_FFFF
+            } else if x <= i32::MIN as f64 {
+                0x8000_0000
+            } else {
+                x.trunc() as i64 as i32 as u32
+            }
+        }
+        _ => unreachable!("{op:?} is not an f16 op"),
+    }
+}
+
+/// Outcome of one reference step (§8.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RefStep {
+    Retired,
+    Trap(u8, u8),
+    Break(u8, u32),
+    Exit(u32),
+    Fault(Fault),
+}
+
+#[derive(Clone, Debug)]
+struct RefVm {
+    code: Vec<u32>,
+    regs: [u32; 16],
+    psw: u32,
+    pc: u32,
+    sp: u32,
+    depth: u32,
+    steps: u64,
+    mem: Vec<u8>,
+    top: u32,
+    limit: u32,
+}
+
+impl RefVm {
+    fn new(code: &[u32], regs: [u32; 16], (w, t, l): (u32, u32, u32), mem: Vec<u8>) -> RefVm {
+        assert_eq!(mem.len(), w as usize);
+        RefVm {
+            code: code.to_vec(),
+            regs,
+            psw: 0,
+            pc: 0,
+            sp: t,
+            depth: 0,
+            steps: 0,
+            mem,
+            top: t,
+            limit: l,
+        }
+    }
+
+    fn read(&self, ea: u32, width: u32) -> u32 {
+        (0..width)
+            .rev()
+            .fold(0, |acc, i| (acc << 8) | self.mem[(ea + i) as usize] as u32)
+    }
+
+    fn write(&mut self, ea: u32, width: u32, v: u32) {
+        for i in 0..width {
+            self.mem[(ea + i) as usize] = (v >> (8 * i)) as u8;
+        }
+    }
+
+    fn step(&mut self) -> RefStep {
+        match self.execute() {
+            Ok(RefStep::Exit(status)) => RefStep::Exit(status),
+            Ok(outcome) => {
+                self.steps += 1;
+                outcome
+            }
+            Err(fault) => {
+                self.regs[0] = fault.code();
+                RefStep::Fault(fault)
+            }
+        }
+    }
+
+    /// Execute the instruction at PC; on `Err` nothing has been changed.
+    fn execute(&mut self) -> Result<RefStep, Fault> {
+        let code_len = self.code.len() as u64 * 4;
+        let pc = self.pc;
+        if !pc.is_multiple_of(4) || pc as u64 + 4 > code_len {
+            return Err(Fault::PcOutOfRange);
+        }
+        let w = Word(self.code[(pc / 4) as usize]);
+        let op = w.opcode().ok_or(Fault::IllegalOpcode)?;
+        let (rd, rs1, rs2) = (w.rd() as usize, w.rs1() as usize, w.rs2() as usize);
+        let (a, b) = (self.regs[rs1], self.regs[rs2]);
+        let imm = w.simm12() as u32;
+        let ea = a.wrapping_add(imm) & 0xFFFF;
+        let window = self.mem.len() as u32;
+        let width = match op {
+            Opcode::Ld | Opcode::St => 4,
+            Opcode::Ldh | Opcode::Sth => 2,
+            _ => 1,
+        };
+        let mut next = pc.wrapping_add(4);
+        let mut outcome = RefStep::Retired;
+        match op {
+            Opcode::Ldi => self.regs[rd] = imm,
+            Opcode::Ld | Opcode::Ldb | Opcode::Ldh | Opcode::St | Opcode::Stb | Opcode::Sth => {
+                if ea + width > window {
+                    return Err(Fault::MemFault);
+                }
+                match op {
+                    Opcode::Ld | Opcode::Ldb | Opcode::Ldh => self.regs[rd] = self.read(ea, width),
+                    _ => self.write(ea, width, b),
+                }
+            }
+            Opcode::Mov => self.regs[rd] = a,
+            Opcode::Add
+            | Opcode::Sub
+            | Opcode::Mul
+            | Opcode::Div
+            | Opcode::And
+            | Opcode::Or
+            | Opcode::Xor
+            | Opcode::Not
+            | Opcode::Cmp
+            | Opcode::Lsl
+            | Opcode::Lsr
+            | Opcode::Asr
+            | Opcode::Adc
+            | Opcode::Sbc => {
+                let (r, psw) = ref_alu(op, a, b, self.psw).ok_or(Fault::DivZero)?;
+                self.psw = psw;
+                if op != Opcode::Cmp {
+                    self.regs[rd] = r;
+                }
+            }
+            Opcode::Jmp => next = w.target16(),
+            Opcode::Jz if self.psw & 1 == 1 => next = w.target16(),
+            Opcode::Jnz if self.psw & 1 == 0 => next = w.target16(),
+            Opcode::Jz | Opcode::Jnz => {}
+            Opcode::Call => {
+                let base = if rs1 != 0 { a } else { pc };
+                let target = base.wrapping_add(imm.wrapping_mul(4)) & 0xFFFF;
+                if (self.sp as i64) - 4 < self.limit as i64 {
+                    return Err(Fault::StackOverflow);
+                }
+                self.sp -= 4;
+                self.write(self.sp, 4, pc.wrapping_add(4));
+                self.regs[15] = self.sp;
+                self.depth += 1;
+                next = target;
+            }
+            Opcode::Ret => {
+                if self.depth == 0 {
+                    return Ok(RefStep::Exit(self.regs[0]));
+                }
+                if self.sp as u64 + 4 > self.top as u64 {
+                    return Err(Fault::StackUnderflow);
+                }
+                next = self.read(self.sp, 4);
+                self.sp += 4;
+                self.regs[15] = self.sp;
+                self.depth -= 1;
+            }
+            Opcode::Svc => outcome = RefStep::Trap(w.svc_module(), w.svc_function()),
+            Opcode::Push => {
+                if (self.sp as i64) - 4 < self.limit as i64 {
+                    return Err(Fault::StackOverflow);
+                }
+                self.sp -= 4;
+                self.write(self.sp, 4, a);
+                self.regs[15] = self.sp;
+            }
+            Opcode::Pop => {
+                if self.sp as u64 + 4 > self.top as u64 {
+                    return Err(Fault::StackUnderflow);
+                }
+                let v = self.read(self.sp, 4);
+                self.sp += 4;
+                self.regs[15] = self.sp;
+                self.regs[rd] = v;
+            }
+            Opcode::Fadd
+            | Opcode::Fsub
+            | Opcode::Fmul
+            | Opcode::Fdiv
+            | Opcode::I2f
+            | Opcode::F2i => self.regs[rd] = ref_f16(op, a, b, self.regs[rd]),
+            Opcode::Ldi32 => {
+                if pc as u64 + 8 > code_len {
+                    return Err(Fault::PcOutOfRange);
+                }
+                self.regs[rd] = self.code[(pc / 4) as usize + 1];
+                next = pc + 8;
+            }
+            Opcode::Brk => outcome = RefStep::Break((w.0 & 0xFF) as u8, pc),
+        }
+        self.pc = next;
+        Ok(outcome)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Properties
 
 proptest! {
@@ -395,6 +702,69 @@ proptest! {
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
         ..ProptestConfig::default()
     })]
+
+    /// The VM, stepped one instruction at a time, against the reference model on random
+    /// code, registers, profiles and window contents: same outcome and same state
+    /// (registers, PSW, PC, SP, depth, steps, window) after every step. SVCs and BRKs
+    /// are resumed. Then the same program in one `run` call must end identically.
+    #[test]
+    fn vm_matches_the_reference_model(
+        words in prop_oneof![2 => program(), 1 => flag_program()],
+        regs in registers(),
+        profile in prop_oneof![
+            3 => Just((0x1_0000, 0x8000, 0)),
+            2 => profile(),
+        ],
+        psw in 0u32..16,
+        seed in any::<u64>(),
+    ) {
+        let mut vm = bare(&words, &regs, profile);
+        fill(vm.window_mut(), seed);
+        vm.ctx.psw = psw;
+        let mut model = RefVm::new(&words, regs, profile, vm.window().to_vec());
+        model.psw = psw;
+        let mut whole = vm.clone();
+        let mut stops = Vec::new();
+        for i in 0..500 {
+            let r = vm.run(1);
+            let expected = model.step();
+            let got = match r.exit {
+                Exit::Budget => RefStep::Retired,
+                Exit::Trap { module, function } => RefStep::Trap(module, function),
+                Exit::Break { code, pc } => RefStep::Break(code, pc),
+                Exit::Exit { status } => RefStep::Exit(status),
+                Exit::Fault { fault, pc } => {
+                    prop_assert_eq!(pc, model.pc);
+                    RefStep::Fault(fault)
+                }
+                Exit::Layout(e) => return Err(TestCaseError::fail(format!("layout {e:?}"))),
+            };
+            let at = format!("step {i}, pc {:#X}", vm.ctx.pc);
+            prop_assert_eq!(got, expected, "outcome at {}", at);
+            prop_assert_eq!(vm.regs(), model.regs, "registers at {}", at);
+            prop_assert_eq!(
+                (vm.ctx.psw, vm.ctx.pc, vm.ctx.sp, vm.ctx.call_depth, vm.ctx.steps),
+                (model.psw, model.pc, model.sp, model.depth, model.steps),
+                "psw, pc, sp, depth, steps at {}", at
+            );
+            prop_assert!(vm.window() == &model.mem[..], "window differs at {}", at);
+            match got {
+                RefStep::Retired => {}
+                RefStep::Trap(..) | RefStep::Break(..) => stops.push(r.exit),
+                RefStep::Exit(_) | RefStep::Fault(_) => {
+                    stops.push(r.exit);
+                    break;
+                }
+            }
+        }
+        // The same execution with the largest budgets the stops allow.
+        let total = vm.ctx.steps;
+        let whole_stops = drive(&mut whole, &words, total.max(1), |_| u64::MAX)?;
+        if total > 0 {
+            prop_assert_eq!(&whole_stops[..], &stops[..whole_stops.len()]);
+            prop_assert_eq!(snapshot(&whole).ctx.steps, total);
+        }
+    }
 
     /// Random code with random registers runs without a panic; every stop is explained
     /// by the instruction at PC, and the step count is the sum of the retired counts.
@@ -412,8 +782,7 @@ proptest! {
     }
 
     /// Single-stepping random code: a faulting or exiting step retires nothing and
-    /// changes nothing but R0 (faults) or nothing at all (exit); after a fault the task
-    /// stays faulted on the same instruction.
+    /// changes nothing but R0 (faults) or nothing at all (exit).
     #[test]
     fn faults_change_only_r0_and_retire_nothing(
         words in program(),
@@ -432,11 +801,8 @@ proptest! {
                     let mut expected = before.clone();
                     expected.regs[0] = fault.code();
                     prop_assert_eq!(&after, &expected);
-                    // Running it again faults the same way and still changes nothing.
-                    let again = vm.run(10);
-                    prop_assert_eq!(again.exit, r.exit);
-                    prop_assert_eq!(again.retired, 0);
-                    prop_assert_eq!(&snapshot(&vm), &expected);
+                    // (FAULTED is terminal in the executive; the core itself would run the
+                    // instruction again, now with R0 = the fault code.)
                     break;
                 }
                 Exit::Exit { .. } => {
@@ -587,8 +953,16 @@ proptest! {
         ]),
         a in reg_value(),
         b in prop_oneof![reg_value(), 0u32..34, (0u32..4).prop_map(|k| k * 32)],
+        related in 0u8..6,
         psw in 0u32..16,
     ) {
+        // Operands near each other exercise the carry/borrow edges (a = b with borrow).
+        let b = match related {
+            0 => a,
+            1 => a.wrapping_add(1),
+            2 => a.wrapping_sub(1),
+            _ => b,
+        };
         // R1 = a, R2 = b, R3 = destination (preset to a marker).
         let mut regs = [0u32; 16];
         regs[1] = a;
@@ -605,53 +979,7 @@ proptest! {
             return Ok(());
         }
         prop_assert_eq!(r.exit, Exit::Budget);
-        let (c_in, wa, wb) = ((psw >> 1) & 1, a as u64, b as u64);
-        let s = b & 31;
-        let bit = |x: u32, n: u32| (x >> n) & 1;
-        // (result, C, V); C = None keeps the incoming C.
-        let (res, c, v): (u32, Option<u32>, u32) = match op {
-            Opcode::Add => {
-                let r = (wa + wb) as u32;
-                (r, Some((wa + wb >= 1 << 32) as u32), bit((a ^ r) & (b ^ r), 31))
-            }
-            Opcode::Sub | Opcode::Cmp => {
-                let r = a.wrapping_sub(b);
-                (r, Some((wa >= wb) as u32), bit((a ^ b) & (a ^ r), 31))
-            }
-            Opcode::Adc => {
-                let wide = wa + wb + c_in as u64;
-                let r = wide as u32;
-                (r, Some((wide >= 1 << 32) as u32), bit((a ^ r) & (b ^ r), 31))
-            }
-            Opcode::Sbc => {
-                let borrow = 1 - c_in as i64;
-                let exact = a as i64 - b as i64 - borrow;
-                let r = exact as u32;
-                (r, Some((a as i64 >= b as i64 + borrow) as u32), bit((a ^ b) & (a ^ r), 31))
-            }
-            Opcode::Mul => {
-                let wide = wa * wb;
-                let hi = ((wide >> 32) != 0) as u32;
-                (wide as u32, Some(hi), hi)
-            }
-            Opcode::Div => {
-                let q = (a as i32 as i64) / (b as i32 as i64);
-                (q as u32, Some(0), 0)
-            }
-            Opcode::And => (a & b, Some(0), 0),
-            Opcode::Or => (a | b, Some(0), 0),
-            Opcode::Xor => (a ^ b, Some(0), 0),
-            Opcode::Not => (!a, Some(0), 0),
-            Opcode::Lsl if s == 0 => (a, None, 0),
-            Opcode::Lsl => (((wa << s) & 0xFFFF_FFFF) as u32, Some(bit(a, 32 - s)), 0),
-            Opcode::Lsr if s == 0 => (a, None, 0),
-            Opcode::Lsr => (a >> s, Some(bit(a, s - 1)), 0),
-            Opcode::Asr if s == 0 => (a, None, 0),
-            Opcode::Asr => (((a as i32 as i64) >> s) as u32, Some(bit(a, s - 1)), 0),
-            _ => unreachable!(),
-        };
-        let c = c.unwrap_or(c_in);
-        let expected_psw = (res == 0) as u32 | c << 1 | bit(res, 31) << 2 | v << 3;
+        let (res, expected_psw) = ref_alu(op, a, b, psw).expect("not DIV by 0");
         prop_assert_eq!(vm.ctx.psw, expected_psw, "{:?} a={:#X} b={:#X} psw_in={:#X}", op, a, b, psw);
         let got = vm.regs();
         let d = if op == Opcode::Cmp { 0x5EED_5EED } else { res };
@@ -672,7 +1000,6 @@ proptest! {
         d in any::<u32>(),
         psw in 0u32..16,
     ) {
-        use half::f16;
         let mut regs = [0u32; 16];
         regs[1] = a;
         regs[2] = b;
@@ -685,31 +1012,7 @@ proptest! {
         let mut vm = bare(&[word], &regs, (0x1_0000, 0x8000, 0));
         vm.ctx.psw = psw;
         prop_assert_eq!(vm.run(1).exit, Exit::Budget);
-        let x = f16::from_bits(a as u16).to_f64();
-        let y = f16::from_bits(b as u16).to_f64();
-        let round = |v: f64| {
-            let h = f16::from_f64(v);
-            if h.is_nan() { 0x7E00 } else { h.to_bits() as u32 }
-        };
-        let expected = match op {
-            Opcode::Fadd => (d & 0xFFFF_0000) | round(x + y),
-            Opcode::Fsub => (d & 0xFFFF_0000) | round(x - y),
-            Opcode::Fmul => (d & 0xFFFF_0000) | round(x * y),
-            Opcode::Fdiv => (d & 0xFFFF_0000) | round(x / y),
-            Opcode::I2f => (d & 0xFFFF_0000) | round(a as i32 as f64),
-            Opcode::F2i => {
-                if x.is_nan() {
-                    0
-                } else if x >= i32::MAX as f64 {
-                    0x7FFF_FFFF
-                } else if x <= i32::MIN as f64 {
-                    0x8000_0000
-                } else {
-                    x.trunc() as i64 as i32 as u32
-                }
-            }
-            _ => unreachable!(),
-        };
+        let expected = ref_f16(op, a, b, d);
         prop_assert_eq!(vm.regs()[3], expected, "{:?} a={:#X} b={:#X} d={:#X}", op, a, b, d);
         prop_assert_eq!(vm.ctx.psw, psw);
     }
