@@ -5,7 +5,10 @@
 //! * loads and stores fault exactly when `ea + width > W` (§3.1) and then change nothing;
 //! * a context never touches VM RAM outside its own register bank and window;
 //! * running N steps in one call equals N single steps and any other split of the budget
-//!   (this guards the fused ALU+branch ops and the lazy flags).
+//!   (this guards the fused ALU+branch ops and the lazy flags);
+//! * stepped in lockstep with a reference model (a direct transcription of §3-§8 with no
+//!   pre-decoding, fusion or lazy flags), the VM reaches the same outcome and state after
+//!   every instruction; ALU flags and f16 results also have focused reference checks.
 
 use hsx_isa::{Fault, Opcode, Word, encode, sext12};
 use hsx_vm::{BareVm, Context, Exit, Layout, Program, RunResult};
