@@ -1,7 +1,5 @@
 //! The bounded scheduler trace ring (`executive.md` §6).
 
-use std::collections::VecDeque;
-
 use crate::task::Pid;
 
 /// Default number of entries kept.
@@ -68,10 +66,11 @@ pub struct TraceEntry {
     pub pc: u32,
 }
 
-/// A ring of the most recent entries.
+/// A ring of the most recent entries: a fixed array written round-robin, so recording
+/// (on every rotation, on the hot path) is a store and an index bump.
 #[derive(Debug)]
 pub struct TraceRing {
-    entries: VecDeque<TraceEntry>,
+    slots: Vec<TraceEntry>,
     capacity: usize,
     next_seq: u64,
 }
@@ -79,18 +78,17 @@ pub struct TraceRing {
 impl TraceRing {
     /// A ring keeping `capacity` entries.
     pub fn new(capacity: usize) -> TraceRing {
+        let capacity = capacity.max(1);
         TraceRing {
-            entries: VecDeque::with_capacity(capacity.min(1 << 16)),
-            capacity: capacity.max(1),
+            slots: Vec::with_capacity(capacity),
+            capacity,
             next_seq: 0,
         }
     }
 
     /// Record an entry, evicting the oldest when full. Returns the recorded entry.
+    #[inline]
     pub fn record(&mut self, ts: u64, pid: Pid, event: TraceEvent, pc: u32) -> TraceEntry {
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
-        }
         let entry = TraceEntry {
             seq: self.next_seq,
             ts,
@@ -98,14 +96,24 @@ impl TraceRing {
             event,
             pc,
         };
+        let at = (self.next_seq % self.capacity as u64) as usize;
+        if at < self.slots.len() {
+            self.slots[at] = entry;
+        } else {
+            self.slots.push(entry);
+        }
         self.next_seq += 1;
-        self.entries.push_back(entry);
         entry
     }
 
     /// Entries, oldest first.
     pub fn entries(&self) -> impl DoubleEndedIterator<Item = &TraceEntry> {
-        self.entries.iter()
+        let split = if self.slots.len() < self.capacity {
+            0
+        } else {
+            (self.next_seq % self.capacity as u64) as usize
+        };
+        self.slots[split..].iter().chain(self.slots[..split].iter())
     }
 
     /// Capacity.
@@ -126,5 +134,10 @@ mod tests {
         r.record(1, 2, TraceEvent::Exit, 8);
         let seqs: Vec<u64> = r.entries().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![1, 2]);
+        r.record(2, 2, TraceEvent::Exit, 8);
+        let seqs: Vec<u64> = r.entries().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![2, 3]);
+        let newest: Vec<u64> = r.entries().rev().map(|e| e.seq).collect();
+        assert_eq!(newest, vec![3, 2]);
     }
 }

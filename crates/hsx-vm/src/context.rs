@@ -122,14 +122,31 @@ pub struct Layout {
 /// Borrow a context's register bank and window out of VM RAM, disjointly.
 ///
 /// This is the only way the interpreter and tools reach registers: through `reg_base`.
+/// It runs at every VM call (so at every context switch): the checks are folded into one
+/// branch-free predicate, and the precise [`LayoutError`] is worked out only on failure.
+#[inline]
 pub fn split_ram<'r>(
     ctx: &Context,
     ram: &'r mut [u32],
 ) -> Result<(&'r mut [u32; REGISTERS], &'r mut [u8]), LayoutError> {
-    ctx.validate(ram.len() * 4)?;
-    let bank = (ctx.reg_base / 4) as usize;
-    let win = (ctx.stack_base / 4) as usize;
-    let win_words = (ctx.window_size / 4) as usize;
+    let (bank, win, win_words) = (
+        (ctx.reg_base / 4) as usize,
+        (ctx.stack_base / 4) as usize,
+        (ctx.window_size / 4) as usize,
+    );
+    let words = ram.len();
+    let bad_bounds = ((ctx.reg_base | ctx.stack_base | ctx.window_size) & 3 != 0)
+        | (ctx.window_size > 0x1_0000)
+        | (ctx.stack_limit >= ctx.stack_top)
+        | (ctx.stack_top > ctx.window_size);
+    let fits = (bank + REGISTERS <= words) & (win + win_words <= words);
+    let disjoint = (bank + REGISTERS <= win) | (win + win_words <= bank);
+    if bad_bounds | !fits | !disjoint {
+        return Err(ctx
+            .validate(words * 4)
+            .err()
+            .unwrap_or(LayoutError::OutOfRam));
+    }
     let (regs, window) = if bank < win {
         let (lo, hi) = ram.split_at_mut(win);
         (&mut lo[bank..bank + REGISTERS], &mut hi[..win_words])
