@@ -72,6 +72,8 @@ pub struct TraceEntry {
 pub struct TraceRing {
     slots: Vec<TraceEntry>,
     capacity: usize,
+    /// Slot the next entry goes to.
+    head: usize,
     next_seq: u64,
 }
 
@@ -82,6 +84,7 @@ impl TraceRing {
         TraceRing {
             slots: Vec::with_capacity(capacity),
             capacity,
+            head: 0,
             next_seq: 0,
         }
     }
@@ -96,11 +99,14 @@ impl TraceRing {
             event,
             pc,
         };
-        let at = (self.next_seq % self.capacity as u64) as usize;
-        if at < self.slots.len() {
-            self.slots[at] = entry;
+        if self.head < self.slots.len() {
+            self.slots[self.head] = entry;
         } else {
             self.slots.push(entry);
+        }
+        self.head += 1;
+        if self.head == self.capacity {
+            self.head = 0;
         }
         self.next_seq += 1;
         entry
@@ -111,7 +117,7 @@ impl TraceRing {
         let split = if self.slots.len() < self.capacity {
             0
         } else {
-            (self.next_seq % self.capacity as u64) as usize
+            self.head
         };
         self.slots[split..].iter().chain(self.slots[..split].iter())
     }
