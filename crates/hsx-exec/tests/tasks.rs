@@ -286,3 +286,51 @@ proptest! {
         prop_assert!(exec.task(random).is_some());
     }
 }
+
+#[test]
+fn embedded_profile_sizes_windows_to_fit_and_says_when_ram_is_full() {
+    let mut exec = Executive::new(Config {
+        profile: hsx_exec::Profile::Embedded,
+        clock: ClockMode::Virtual,
+        ..Config::default()
+    });
+    assert_eq!(exec.ram_size(), 64 * 1024);
+    let bytes = asm("small", ".data\n .zero 16\n.text\n LDI R0, 1\n RET\n");
+    let mut pids = Vec::new();
+    for _ in 0..3 {
+        pids.push(exec.spawn_bytes(&bytes, SpawnOptions::default()).unwrap());
+    }
+    let t = exec.task(pids[0]).unwrap().ctx;
+    // 0x4000 + 16 bytes of rodata + a 1 KiB stack, rounded up to 1 KiB.
+    assert_eq!(t.window_size, 0x4800);
+    assert_eq!((t.stack_top, t.stack_limit), (0x4800, 0x4400));
+    let err = exec.spawn_bytes(&bytes, SpawnOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "spawn failed: VM RAM exhausted: need 18432 bytes, largest free block 5952"
+    );
+    assert_eq!(exec.step(100).stop, Stop::AllTerminal);
+    for pid in pids {
+        assert_eq!(exec.task(pid).unwrap().exit_status(), Some(1));
+    }
+}
+
+#[test]
+fn spawn_reports_images_that_do_not_fit_their_window() {
+    let mut exec = executive();
+    // 0x4000 + 0x3001 bytes of rodata end one byte into the 4 KiB stack of a 32 KiB window.
+    let bytes = asm("big", ".data\n .zero 0x3001\n.text\n RET\n");
+    let err = exec
+        .spawn_bytes(
+            &bytes,
+            SpawnOptions {
+                window_size: Some(0x8000),
+                ..SpawnOptions::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Image does not fit the task memory window: rodata+bss end at 0x7001, stack_limit is 0x7000"
+    );
+}
