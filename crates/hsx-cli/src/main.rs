@@ -27,6 +27,10 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Run .hxe images (or .mvasm sources) in an in-process executive.
     Run(cmd::run::Args),
+    /// Run the executive as a TCP server speaking the HSX protocol.
+    Serve(cmd::serve::Args),
+    /// Interactive client of `hsx serve`: tasks, clock, debugger, mailboxes.
+    Shell(cmd::shell::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +47,7 @@ fn main() -> ExitCode {
         Command::Disasm(args) => cmd::disasm::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Shell(args) => cmd::shell::run(args),
     }
 }

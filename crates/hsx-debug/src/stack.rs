@@ -62,7 +62,7 @@ pub fn walk(
             fp,
             return_pc: None,
         };
-        let mut fail = |out: &mut StackWalk, frame: Frame, error: String| {
+        let fail = |out: &mut StackWalk, frame: Frame, error: String| {
             out.frames.push(frame);
             out.errors.push(error);
             out.truncated = true;

@@ -5,3 +5,5 @@ pub mod disasm;
 pub mod inspect;
 pub mod link;
 pub mod run;
+pub mod serve;
+pub mod shell;
