@@ -19,6 +19,11 @@ fn executive(ram: u32) -> Executive {
     Executive::new(Config {
         clock: ClockMode::Virtual,
         ram_bytes: Some(ram),
+        // Up to 10,000 live tasks: 4 mailbox descriptors each (`mailbox.md` §5).
+        mailbox_limits: Some(hsx_exec::mailbox::Limits {
+            max_descriptors: 0xFFFF,
+            ..hsx_exec::mailbox::Limits::HOST
+        }),
         ..Config::default()
     })
 }

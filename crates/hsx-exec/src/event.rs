@@ -99,6 +99,18 @@ pub enum Event {
     Trace(TraceEntry),
     /// Debugger: watch updates and stops, per-instruction trace records.
     Debug(crate::debug::DebugEvent),
+    /// A mailbox event (`mailbox.md` §14): created, freed, send, recv, wait, wake,
+    /// timeout, error, back-pressure, overrun, exhausted.
+    Mailbox(hsx_mailbox::MailboxEvent),
+    /// CAN_TX (`syscalls.md` §5).
+    CanTx {
+        /// The task.
+        pid: Pid,
+        /// 11-bit identifier.
+        id: u16,
+        /// Frame data (0..8 bytes).
+        data: Vec<u8>,
+    },
     /// An SVC was serviced (only with `Config::svc_events`).
     Svc {
         /// The task.

@@ -34,6 +34,14 @@ impl Profile {
         }
     }
 
+    /// Mailbox limits of the profile (`mailbox.md` §2).
+    pub fn mailbox_limits(self) -> hsx_mailbox::Limits {
+        match self {
+            Profile::Host => hsx_mailbox::Limits::HOST,
+            Profile::Embedded => hsx_mailbox::Limits::EMBEDDED,
+        }
+    }
+
     /// Default stack size.
     pub fn default_stack(self) -> u32 {
         match self {
@@ -62,6 +70,10 @@ pub struct Config {
     pub trace_events: bool,
     /// Emit a [`Event::Svc`] for every system call (for `--svc-trace`).
     pub svc_events: bool,
+    /// Mailbox limits (`mailbox.md` §2); `None`: the profile's.
+    pub mailbox_limits: Option<hsx_mailbox::Limits>,
+    /// What happens to task stdout/stderr (`syscalls.md` §13).
+    pub stdio_sink: crate::stdio::StdioSink,
 }
 
 impl Default for Config {
@@ -75,6 +87,8 @@ impl Default for Config {
             defaults: SpawnDefaults::default(),
             trace_events: false,
             svc_events: false,
+            mailbox_limits: None,
+            stdio_sink: crate::stdio::StdioSink::default(),
         }
     }
 }
@@ -140,6 +154,9 @@ pub enum SpawnError {
     /// The PID space is exhausted.
     #[error("no task slot left")]
     NoPid,
+    /// The mailbox pool cannot hold the task's channels or `.mailbox` declarations.
+    #[error("spawn failed: {0}")]
+    Mailbox(String),
 }
 
 /// Why [`Executive::step`] returned.
@@ -206,6 +223,8 @@ pub struct Executive {
     pub(crate) events: VecDeque<Event>,
     pub(crate) counters: SchedCounters,
     pub(crate) debug: crate::debug::DebugState,
+    /// Mailboxes, stdio, files, CAN.
+    pub(crate) io: crate::stdio::Io,
 }
 
 impl Executive {
@@ -230,6 +249,12 @@ impl Executive {
             events: VecDeque::new(),
             counters: SchedCounters::default(),
             debug: crate::debug::DebugState::default(),
+            io: crate::stdio::Io::new(
+                config
+                    .mailbox_limits
+                    .unwrap_or(config.profile.mailbox_limits()),
+                config.stdio_sink,
+            ),
             config,
         }
     }
@@ -321,6 +346,11 @@ impl Executive {
         );
         debug_assert_eq!(ctx.validate(self.ram.size() as usize), Ok(()));
         let pid = self.next_pid;
+        if let Err(e) = self.io_spawn(pid, &image) {
+            self.ram.free(bank);
+            self.ram.free(window);
+            return Err(SpawnError::Mailbox(e));
+        }
         self.next_pid += 1;
         let sched = SchedParams {
             priority: opts.priority.unwrap_or(defaults.sched.priority),
@@ -884,7 +914,8 @@ impl Executive {
                     // EXEC WAIT timeout: R0 = TIMEOUT, R1 = R2 = 0.
                     self.complete_wait(timer.slot, &[crate::syscall::exec::TIMEOUT, 0, 0], true);
                 }
-                Some(WaitKind::Mailbox) | Some(WaitKind::Command) | None => {}
+                Some(WaitKind::Mailbox) => crate::syscall::mbx::expire(self, timer.slot),
+                Some(WaitKind::Command) | None => {}
             }
         }
     }
@@ -1072,6 +1103,7 @@ impl Executive {
                 reason,
             });
         }
+        self.io_task_ended(slot);
     }
 
     /// Complete every EXEC WAIT on the task in `slot` with (OK, status, reason).
@@ -1103,6 +1135,7 @@ impl Executive {
         self.ram.free(task.bank);
         self.ram.free(task.window);
         self.pids.remove(&task.pid);
+        self.io_task_reaped(slot, task.pid);
         self.names.remove(&task.name);
         self.task_waiters.remove(&task.pid);
         self.free_slots.push(slot);

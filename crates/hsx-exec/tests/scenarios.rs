@@ -303,7 +303,16 @@ fn s9_isolation_fault_changes_no_other_task() {
 
 #[test]
 fn s10_scale_thousand_tasks_twice_ram_returns() {
-    let mut exec = executive();
+    // 1,000 live tasks need 4,000 mailbox descriptors (stdio and pid:P each), far
+    // beyond the host profile's default pool of 256 (`mailbox.md` §2, §5).
+    let mut exec = Executive::new(hsx_exec::Config {
+        clock: hsx_exec::ClockMode::Virtual,
+        mailbox_limits: Some(hsx_exec::mailbox::Limits {
+            max_descriptors: 4096,
+            ..hsx_exec::mailbox::Limits::HOST
+        }),
+        ..hsx_exec::Config::default()
+    });
     let image = exec
         .load_image(&common::asm(
             "tiny",

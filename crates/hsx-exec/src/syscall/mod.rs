@@ -1,8 +1,12 @@
 //! System call dispatch (`syscalls.md` §1-§2). The VM core returns a trap after the SVC
 //! retired; the executive services it here before the task executes anything else.
 
+pub mod can;
 pub mod core_mod;
 pub mod exec;
+pub mod fs;
+pub mod math;
+pub mod mbx;
 pub mod task;
 
 use hsx_isa::{ENOSYS, svc};
@@ -22,6 +26,10 @@ impl Executive {
             svc::CORE => core_mod::dispatch(self, slot, function),
             svc::TASK => task::dispatch(self, slot, function),
             svc::EXEC => exec::dispatch(self, slot, function),
+            svc::CAN => can::dispatch(self, slot, function),
+            svc::FS => fs::dispatch(self, slot, function),
+            svc::MBX => mbx::dispatch(self, slot, function),
+            svc::MATH => math::dispatch(self, slot, function),
             _ => self.set_reg(slot, 0, ENOSYS),
         }
         if let Some((pid, regs)) = before {

@@ -3,7 +3,6 @@
 use hsx_isa::ENOSYS;
 
 use super::low16;
-use crate::event::Event;
 use crate::executive::Executive;
 use crate::sched::Slot;
 use crate::task::Termination;
@@ -20,17 +19,11 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
     match function {
         EXIT => exec.terminate(slot, Termination::Exited(regs[0])),
         UART_WRITE => {
+            // Through the task's stdout descriptor (`syscalls.md` §13).
             let (ptr, len) = (low16(regs[1]), low16(regs[2]));
-            match exec.read_guest(slot, ptr, len) {
-                Some(data) => {
-                    if !data.is_empty() {
-                        let pid = exec.t(slot).pid;
-                        exec.emit(Event::Stdout { pid, data });
-                    }
-                    exec.set_reg(slot, 0, len);
-                }
-                None => exec.set_reg(slot, 0, EINVAL),
-            }
+            let stream = crate::stdio::StdioStream::Out;
+            let r0 = exec.stdio_write(slot, stream, ptr, len).unwrap_or(EINVAL);
+            exec.set_reg(slot, 0, r0);
         }
         _ => exec.set_reg(slot, 0, ENOSYS),
     }

@@ -3,6 +3,7 @@
 
 mod output;
 mod report;
+mod stdin;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,6 +20,7 @@ use hsx_exec::{
 use crate::num::{parse_u32, parse_u64};
 use output::{Stream, TaskOutput};
 use report::{Reaped, RunStop};
+use stdin::StdinFeed;
 
 /// Exit codes of `hsx run` other than a task's own status (`tools.md` §2).
 mod code {
@@ -85,9 +87,13 @@ pub struct Args {
     /// What a BRK does: end the run, or get reported (with -v) and resumed.
     #[arg(long, value_enum, default_value = "stop")]
     brk: BrkArg,
-    /// Host directory backing EXEC SPAWN paths (without it SPAWN returns ENOENT).
+    /// Host directory backing the FS calls and EXEC SPAWN paths (without it FS path
+    /// calls return -19 ENODEV and SPAWN returns ENOENT).
     #[arg(long, value_name = "DIR")]
     fs_root: Option<PathBuf>,
+    /// Do not connect host stdin to pid 1's svc:stdio.in.
+    #[arg(long)]
+    no_stdin: bool,
     /// Prefix each output line with `[pid:name] ` (default with more than one image).
     #[arg(long)]
     prefix: bool,
@@ -241,6 +247,11 @@ pub fn run(args: Args) -> ExitCode {
         }
     }
     let mut runner = Runner {
+        stdin: if args.no_stdin {
+            StdinFeed::none()
+        } else {
+            StdinFeed::connect()
+        },
         output: TaskOutput::new(args.prefix || specs.len() > 1),
         names: exec.tasks().map(|t| (t.pid, t.name.clone())).collect(),
         reaped: BTreeMap::new(),
@@ -254,6 +265,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 struct Runner<'a> {
+    stdin: StdinFeed,
     output: TaskOutput,
     names: BTreeMap<Pid, String>,
     reaped: BTreeMap<Pid, Reaped>,
@@ -275,6 +287,7 @@ impl Runner<'_> {
                 max if total >= max => return (RunStop::MaxSteps, None),
                 max => (max - total).min(CHUNK),
             };
+            self.stdin.pump(exec);
             let outcome = exec.step(budget);
             total += outcome.executed;
             self.drain(exec);
@@ -298,17 +311,22 @@ impl Runner<'_> {
                     }
                     let _ = exec.resume(pid);
                 }
-                Stop::Idle {
-                    next_deadline: Some(deadline),
-                } => {
-                    // Wall clock: nothing can run until the next deadline; sleep, but wake
-                    // often enough to honour --timeout.
-                    let wait = deadline.saturating_sub(exec.now_ms()).clamp(1, 50);
-                    std::thread::sleep(Duration::from_millis(wait));
+                Stop::Idle { next_deadline } => {
+                    // Nothing can run. Wait for the next deadline (wall clock) or for host
+                    // input that can wake a task; neither can come: deadlock.
+                    let stdin_helps = self.stdin.can_wake(exec);
+                    if next_deadline.is_none() && !stdin_helps {
+                        return (RunStop::Deadlock, None);
+                    }
+                    // Wake often enough to honour --timeout.
+                    let wait =
+                        next_deadline.map_or(50, |d| d.saturating_sub(exec.now_ms()).clamp(1, 50));
+                    if stdin_helps {
+                        self.stdin.wait(Duration::from_millis(wait));
+                    } else {
+                        std::thread::sleep(Duration::from_millis(wait));
+                    }
                 }
-                Stop::Idle {
-                    next_deadline: None,
-                } => return (RunStop::Deadlock, None),
             }
         }
     }
@@ -380,6 +398,15 @@ impl Runner<'_> {
                         );
                     }
                 }
+                Event::CanTx { pid, id, data } => {
+                    if self.args.verbose {
+                        let bytes: Vec<String> = data.iter().map(|b| format!("{b:02X}")).collect();
+                        eprintln!(
+                            "hsx run: can_tx pid={pid} id=0x{id:03X} data={}",
+                            bytes.join(" ")
+                        );
+                    }
+                }
                 Event::InternalError { message, .. } => {
                     eprintln!("hsx run: internal error: {message}")
                 }
@@ -388,7 +415,8 @@ impl Runner<'_> {
                 | Event::VmError { .. }
                 | Event::SleepRequest { .. }
                 | Event::SleepComplete { .. }
-                | Event::Debug(_) => {}
+                | Event::Debug(_)
+                | Event::Mailbox(_) => {}
             }
         }
         for t in exec.tasks() {
@@ -447,7 +475,7 @@ impl Runner<'_> {
                 code::BRK
             }
             RunStop::Deadlock => {
-                for line in report::deadlock_diagnostic(exec) {
+                for line in report::deadlock_diagnostic(exec, self.stdin.exhausted()) {
                     say(&line);
                 }
                 code::DEADLOCK

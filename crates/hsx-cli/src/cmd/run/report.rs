@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hsx_exec::{Executive, Pid, Task, TaskState};
+use hsx_exec::{Executive, Pid, StdioStream, Task, TaskState};
 use hsx_isa::{Insn, psw};
 use serde_json::{Value, json};
 
@@ -186,23 +186,30 @@ pub fn fault_diagnostic(exec: &Executive, t: &Task) -> Vec<String> {
 }
 
 /// The deadlock diagnostic: who waits on what.
-pub fn deadlock_diagnostic(exec: &Executive) -> Vec<String> {
+pub fn deadlock_diagnostic(exec: &Executive, stdin_closed: bool) -> Vec<String> {
+    let stdin = exec.mailboxes().stdio_descriptor(1, StdioStream::In);
     exec.tasks()
         .filter(|t| matches!(t.state, TaskState::Waiting(_) | TaskState::Paused))
         .map(|t| {
-            let on = match &t.wait {
-                Some(w) => match w.target {
-                    Some(p) => format!(" on pid {p}"),
-                    None => String::new(),
-                },
-                None => String::new(),
+            let mailbox = exec.mailbox_wait(t.pid);
+            let on = match (&mailbox, t.wait.as_ref().and_then(|w| w.target)) {
+                (Some(m), _) => format!(" on {}", m.target),
+                (None, Some(p)) => format!(" on pid {p}"),
+                (None, None) => String::new(),
             };
             let timeout = match t.wait.as_ref().and_then(|w| w.deadline) {
                 Some(d) => format!("deadline {d} ms"),
                 None => "timeout infinite".into(),
             };
+            let note = match &mailbox {
+                Some(m) if Some(m.descriptor) == stdin && stdin_closed => ", stdin closed",
+                Some(m) if m.target.starts_with("svc:stdio.in@") && Some(m.descriptor) != stdin => {
+                    ", stdin not connected"
+                }
+                _ => "",
+            };
             format!(
-                "deadlock: pid {} ({}) {}{on} ({timeout})",
+                "deadlock: pid {} ({}) {}{on} ({timeout}){note}",
                 t.pid,
                 t.name,
                 t.state.wire_name()
