@@ -319,18 +319,19 @@ impl Core {
                 ("high_water", json!(d.high_water)),
                 ("drops", json!(d.drops)),
             ];
+            let due = s.last_slow.is_none_or(|t| t.elapsed() >= SLOW_EVERY);
+            if d.pending >= warn_at && due {
+                s.last_slow = Some(Instant::now());
+                self.warn_sub(id, "slow_consumer", fields.clone());
+            }
             if d.pending >= drop_at {
-                let conn = s.conn;
+                let conn = self.subs.get(&id).map(|s| s.conn);
                 self.warn_sub(id, "slow_consumer_drop", fields);
                 self.end_subscription(id, None);
-                if let Some(c) = self.conns.get_mut(&conn) {
+                if let Some(c) = conn.and_then(|conn| self.conns.get_mut(&conn)) {
                     c.outbox.close_after_flush();
                     c.closing_since = Some(Instant::now());
                 }
-            } else if d.pending >= warn_at && s.last_slow.is_none_or(|t| t.elapsed() >= SLOW_EVERY)
-            {
-                s.last_slow = Some(Instant::now());
-                self.warn_sub(id, "slow_consumer", fields);
             }
         }
     }
