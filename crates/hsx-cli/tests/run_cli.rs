@@ -17,13 +17,19 @@ fn hsx(args: &[&str]) -> Output {
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/run").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/run")
+        .join(name);
     if std::env::var_os("HSX_BLESS").is_some() {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with HSX_BLESS=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with HSX_BLESS=1 to create it)",
+            path.display()
+        )
+    });
     assert_eq!(actual, expected, "golden {name}");
 }
 
@@ -44,7 +50,10 @@ fn hello_prints_its_greeting_and_exits_0() {
 #[test]
 fn the_exit_status_of_pid_1_is_the_process_status() {
     assert_eq!(hsx(&["run", "examples/fib.mvasm"]).status.code(), Some(55));
-    assert_eq!(hsx(&["run", "examples/count.mvasm"]).status.code(), Some(55));
+    assert_eq!(
+        hsx(&["run", "examples/count.mvasm"]).status.code(),
+        Some(55)
+    );
 }
 
 #[test]
@@ -65,7 +74,13 @@ fn brk_stops_the_run_or_continues() {
 
 #[test]
 fn max_steps_stops_an_endless_loop_with_124() {
-    let out = hsx(&["run", "--max-steps", "0x1000", &format!("{DATA}/spin.mvasm"), "--json"]);
+    let out = hsx(&[
+        "run",
+        "--max-steps",
+        "0x1000",
+        &format!("{DATA}/spin.mvasm"),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(124));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["stop"], "max_steps");
@@ -107,7 +122,10 @@ fn several_tasks_prefix_their_lines_and_json_shows_each_tasks_bases() {
     assert_eq!(tasks[1]["quantum"], 2);
     assert_eq!(tasks[1]["exit_status"], 4);
     doc["elapsed_s"] = serde_json::Value::Null;
-    golden("two_tasks.json", &format!("{}\n", serde_json::to_string_pretty(&doc).unwrap()));
+    golden(
+        "two_tasks.json",
+        &format!("{}\n", serde_json::to_string_pretty(&doc).unwrap()),
+    );
 }
 
 #[test]
@@ -127,7 +145,10 @@ fn load_errors_exit_125_and_name_the_file() {
 fn usage_errors_exit_2() {
     assert_eq!(hsx(&["run"]).status.code(), Some(2));
     assert_eq!(hsx(&["run", "x.hxe@colour=red"]).status.code(), Some(2));
-    assert_eq!(hsx(&["run", "--quantum", "many", "x.hxe"]).status.code(), Some(2));
+    assert_eq!(
+        hsx(&["run", "--quantum", "many", "x.hxe"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -136,5 +157,8 @@ fn trace_prints_one_line_per_instruction() {
     assert_eq!(out.status.code(), Some(55));
     let stderr = text(&out.stderr);
     assert_eq!(stderr.lines().count(), 34);
-    golden("count.trace", &stderr.lines().take(8).collect::<Vec<_>>().join("\n"));
+    golden(
+        "count.trace",
+        &stderr.lines().take(8).collect::<Vec<_>>().join("\n"),
+    );
 }

@@ -60,7 +60,9 @@ fn bench(c: &mut Criterion) {
     const SPAWNS: u64 = 10_000;
     group.throughput(Throughput::Elements(SPAWNS));
     let mut exec = executive(64 << 20);
-    let tiny = exec.load_image(&image(".text\n LDI R0, 1\n RET\n")).unwrap();
+    let tiny = exec
+        .load_image(&image(".text\n LDI R0, 1\n RET\n"))
+        .unwrap();
     group.bench_function("spawn_exit_reap", |b| {
         b.iter(|| {
             for _ in 0..SPAWNS {

@@ -4,7 +4,9 @@
 mod common;
 
 use common::{SPIN, asm, executive, spawn_default};
-use hsx_exec::{ClockMode, Config, Event, Executive, SpawnOptions, Stop, TaskState, TraceEvent, WaitKind};
+use hsx_exec::{
+    ClockMode, Config, Event, Executive, SpawnOptions, Stop, TaskState, TraceEvent, WaitKind,
+};
 use proptest::prelude::*;
 
 const OK: u32 = 0;
@@ -24,7 +26,11 @@ fn temp_root(tag: &str) -> std::path::PathBuf {
 fn spawn_then_wait_returns_the_child_status_and_reaps_it() {
     let root = temp_root("spawn");
     std::fs::create_dir(root.join("apps")).unwrap();
-    std::fs::write(root.join("apps/child.hxe"), asm("child", ".text\n LDI R0, 9\n RET\n")).unwrap();
+    std::fs::write(
+        root.join("apps/child.hxe"),
+        asm("child", ".text\n LDI R0, 9\n RET\n"),
+    )
+    .unwrap();
     let mut exec = Executive::new(Config {
         clock: ClockMode::Virtual,
         fs_root: Some(root.clone()),
@@ -70,20 +76,30 @@ fn spawn_refuses_escapes_and_missing_files() {
         ..Config::default()
     });
     let src = |path: &str| {
-        format!(
-            ".data\np: .asciz \"{path}\"\n.text\n LDI32 R1, p\n SVC 0x06, 0x03\n RET\n"
-        )
+        format!(".data\np: .asciz \"{path}\"\n.text\n LDI32 R1, p\n SVC 0x06, 0x03\n RET\n")
     };
-    for (path, status) in [("../etc/passwd", EINVAL), ("a//b", EINVAL), ("nope.hxe", ENOENT)] {
+    for (path, status) in [
+        ("../etc/passwd", EINVAL),
+        ("a//b", EINVAL),
+        ("nope.hxe", ENOENT),
+    ] {
         let pid = spawn_default(&mut exec, "p", &src(path));
         exec.step(100);
-        assert_eq!(exec.task(pid).unwrap().exit_status(), Some(status), "{path}");
+        assert_eq!(
+            exec.task(pid).unwrap().exit_status(),
+            Some(status),
+            "{path}"
+        );
         exec.kill(pid).unwrap();
     }
     std::fs::write(root.join("junk.hxe"), b"not an image").unwrap();
     let pid = spawn_default(&mut exec, "p", &src("junk.hxe"));
     exec.step(100);
-    assert_eq!(exec.task(pid).unwrap().exit_status(), Some(EINVAL), "loader rejects");
+    assert_eq!(
+        exec.task(pid).unwrap().exit_status(),
+        Some(EINVAL),
+        "loader rejects"
+    );
     std::fs::remove_dir_all(root).unwrap();
 }
 
@@ -115,7 +131,10 @@ fn kill_status_codes_and_killing_a_spinner() {
     assert_eq!(victim, 1);
     exec.step(1000);
     let regs = exec.registers(killer).unwrap();
-    assert_eq!((regs[10], regs[11], regs[12], regs[13]), (EPERM, ENOENT, OK, ENOENT));
+    assert_eq!(
+        (regs[10], regs[11], regs[12], regs[13]),
+        (EPERM, ENOENT, OK, ENOENT)
+    );
     assert!(exec.task(victim).is_none());
 }
 
@@ -193,7 +212,11 @@ fn a_faulted_target_reports_reason_1_and_its_code() {
 fn an_endless_loop_does_not_starve_others_and_stops_at_the_budget() {
     let mut exec = executive();
     let spin = spawn_default(&mut exec, "spin", SPIN);
-    let worker = spawn_default(&mut exec, "worker", ".text\n LDI R1, 1\n LDI R2, 2\n LDI R0, 3\n RET\n");
+    let worker = spawn_default(
+        &mut exec,
+        "worker",
+        ".text\n LDI R1, 1\n LDI R2, 2\n LDI R0, 3\n RET\n",
+    );
     let out = exec.step(1_000_000);
     assert_eq!((out.executed, out.stop), (1_000_000, Stop::Budget));
     assert_eq!(exec.task(worker).unwrap().exit_status(), Some(3));
@@ -203,10 +226,18 @@ fn an_endless_loop_does_not_starve_others_and_stops_at_the_budget() {
 #[test]
 fn sleep_emits_request_and_completion_at_the_right_time() {
     let mut exec = executive();
-    let pid = spawn_default(&mut exec, "s", ".text\n LDI R0, 15\n SVC 0x06, 0x00\n RET\n");
+    let pid = spawn_default(
+        &mut exec,
+        "s",
+        ".text\n LDI R0, 15\n SVC 0x06, 0x00\n RET\n",
+    );
     exec.step(10);
     let events: Vec<Event> = exec.drain_events().collect();
-    assert!(events.contains(&Event::SleepRequest { pid, ms: 15, deadline: 15 }));
+    assert!(events.contains(&Event::SleepRequest {
+        pid,
+        ms: 15,
+        deadline: 15
+    }));
     assert!(events.contains(&Event::SleepComplete { pid }));
     assert_eq!(exec.now_ms(), 15);
 }
@@ -232,8 +263,15 @@ fn run_workload() -> (Vec<(u64, u32, TraceEvent, u32)>, Vec<(u32, u64, u32)>) {
         );
     }
     exec.step(5_000);
-    let trace = exec.trace().entries().map(|e| (e.ts, e.pid, e.event, e.pc)).collect();
-    let state = exec.tasks().map(|t| (t.pid, t.ctx.steps, t.ctx.pc)).collect();
+    let trace = exec
+        .trace()
+        .entries()
+        .map(|e| (e.ts, e.pid, e.event, e.pc))
+        .collect();
+    let state = exec
+        .tasks()
+        .map(|t| (t.pid, t.ctx.steps, t.ctx.pc))
+        .collect();
     (trace, state)
 }
 
@@ -304,7 +342,9 @@ fn embedded_profile_sizes_windows_to_fit_and_says_when_ram_is_full() {
     // 0x4000 + 16 bytes of rodata + a 1 KiB stack, rounded up to 1 KiB.
     assert_eq!(t.window_size, 0x4800);
     assert_eq!((t.stack_top, t.stack_limit), (0x4800, 0x4400));
-    let err = exec.spawn_bytes(&bytes, SpawnOptions::default()).unwrap_err();
+    let err = exec
+        .spawn_bytes(&bytes, SpawnOptions::default())
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "spawn failed: VM RAM exhausted: need 18432 bytes, largest free block 5952"
