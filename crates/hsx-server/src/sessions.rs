@@ -250,7 +250,7 @@ impl Sessions {
     /// All sessions sorted by creation.
     pub fn sorted(&self) -> Vec<&Session> {
         let mut v: Vec<&Session> = self.map.values().collect();
-        v.sort_by(|a, b| a.created.cmp(&b.created));
+        v.sort_by_key(|s| s.created);
         v
     }
 

@@ -273,6 +273,56 @@ pub fn error_reply(error: &str) -> String {
     compact(&json!({"version": PROTOCOL_VERSION, "status": "error", "error": one_line}))
 }
 
+/// Drive the whole request path with arbitrary bytes (the fuzz target and its corpus
+/// replay): frame into lines, parse each, read every field with every accessor, parse
+/// event filters, and encode the reply. Panics only if an invariant breaks.
+pub fn fuzz_one(data: &[u8]) {
+    let mut reader = crate::framing::LineReader::new(data, 4096);
+    while let Ok(Some(frame)) = reader.next_frame() {
+        let crate::framing::Frame::Line(line) = frame else {
+            continue;
+        };
+        let reply = match parse_request(&line) {
+            Err(e) => {
+                assert!(
+                    e == "invalid_json"
+                        || e == "invalid_request"
+                        || e == "missing_cmd"
+                        || e.starts_with("unsupported_version:"),
+                    "unexpected error {e}"
+                );
+                error_reply(&e)
+            }
+            Ok(req) => {
+                assert_eq!(req.cmd, req.cmd.trim().to_lowercase());
+                let a = Args::new(&req);
+                let mut out = Map::new();
+                for key in req.fields.keys() {
+                    let k = [key.as_str()];
+                    let _ = a.int_in(&k, i64::MIN, i64::MAX);
+                    let _ = a.bool_opt(&k);
+                    let _ = a.float_opt(&k);
+                    let _ = a.str_opt(&k);
+                    let _ = a.word(&k);
+                    if let Some(Value::String(s)) = req.fields.get(key) {
+                        let _ = hex_bytes(s);
+                    }
+                }
+                let _ = a.pid_opt();
+                let _ = a.addr_opt();
+                if let Err(e) = a.pid() {
+                    out.insert("pid_error".into(), json!(e));
+                }
+                let _ = crate::events::Filter::parse(req.fields.get("filters"));
+                ok_reply(out)
+            }
+        };
+        assert!(!reply.contains('\n'));
+        let v: Value = serde_json::from_str(&reply).expect("replies are JSON");
+        assert!(v.get("seq").is_none() && v.get("type").is_none());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,7 +390,8 @@ mod tests {
         let mut m = Map::new();
         m.insert("seq".into(), json!(1));
         m.insert("reply".into(), json!("pong"));
-        assert_eq!(ok_reply(m), r#"{"version":1,"status":"ok","reply":"pong"}"#);
+        let v: Value = serde_json::from_str(&ok_reply(m)).unwrap();
+        assert_eq!(v, json!({"version": 1, "status": "ok", "reply": "pong"}));
         let long = "x\n".repeat(600);
         let e = error_reply(&long);
         assert!(!e.contains('\n'));

@@ -310,7 +310,7 @@ impl Core {
         let mut executed = 0u64;
         let mut stop_reason = "budget";
         let limit = if source_only {
-            budget.max(1).min(100_000)
+            budget.clamp(1, 100_000)
         } else {
             budget
         };
