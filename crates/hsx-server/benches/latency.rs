@@ -16,7 +16,10 @@ const SAMPLES: usize = 5000;
 fn spin_image(dir: &std::path::Path, name: &str) -> String {
     // loop: ADD R2, R2, R1; JMP loop  (never ends)
     let input = WriteInput {
-        code: vec![encode::rrr(Opcode::Add, 2, 2, 1), encode::jump(Opcode::Jmp, 0)],
+        code: vec![
+            encode::rrr(Opcode::Add, 2, 2, 1),
+            encode::jump(Opcode::Jmp, 0),
+        ],
         entry: 0,
         rodata: Vec::new(),
         bss_size: 0,
@@ -85,14 +88,25 @@ fn main() {
         assert!(r.contains("\"ok\""), "{r}");
     }
     let (p50, p99, max) = measure(&mut c);
-    println!("ps round trip, idle:          p50 {:>6.1} us  p99 {:>6.1} us  max {:>7.1} us", us(p50), us(p99), us(max));
+    println!(
+        "ps round trip, idle:          p50 {:>6.1} us  p99 {:>6.1} us  max {:>7.1} us",
+        us(p50),
+        us(p99),
+        us(max)
+    );
     c.req(r#"{"cmd":"clock","op":"start"}"#);
     std::thread::sleep(Duration::from_millis(200));
     let before = steps(&mut c);
     let t = Instant::now();
     let (p50, p99, max) = measure(&mut c);
     let rate = (steps(&mut c) - before) as f64 / t.elapsed().as_secs_f64();
-    println!("ps round trip, clock running: p50 {:>6.1} us  p99 {:>6.1} us  max {:>7.1} us  (guests: {:.1} M instructions/s)", us(p50), us(p99), us(max), rate / 1e6);
+    println!(
+        "ps round trip, clock running: p50 {:>6.1} us  p99 {:>6.1} us  max {:>7.1} us  (guests: {:.1} M instructions/s)",
+        us(p50),
+        us(p99),
+        us(max),
+        rate / 1e6
+    );
     stop.shutdown();
     let _ = thread.join();
     let _ = std::fs::remove_dir_all(&dir);
