@@ -1,4 +1,5 @@
 //! `hsx`: one binary for every HSX tool (`tools.md`).
+#![forbid(unsafe_code)]
 
 mod cmd;
 mod num;

@@ -1,6 +1,8 @@
 //! End-to-end tests of `hsx run`: the real binary on real programs; expected output in
 //! golden files under tests/golden/run/ (regenerate with HSX_BLESS=1).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -17,20 +19,7 @@ fn hsx(args: &[&str]) -> Output {
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/run")
-        .join(name);
-    if std::env::var_os("HSX_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with HSX_BLESS=1 to create it)",
-            path.display()
-        )
-    });
-    assert_eq!(actual, expected, "golden {name}");
+    common::check_golden("run", name, actual.as_bytes());
 }
 
 fn text(bytes: &[u8]) -> String {
