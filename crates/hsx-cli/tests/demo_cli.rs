@@ -86,7 +86,10 @@ fn demo_exchanges_stdin_lines_and_exits_0() {
 #[test]
 fn demo_is_the_same_on_the_virtual_clock() {
     let input = b"hello\nhello world\r\n\nexit\n";
-    let out = hsx(&["run", "--clock", "virtual", PRODUCER, CONSUMER], Some(input));
+    let out = hsx(
+        &["run", "--clock", "virtual", PRODUCER, CONSUMER],
+        Some(input),
+    );
     assert_eq!(out.status.code(), Some(0));
     golden("exchange.stdout", &by_task(&text(&out.stdout)));
 }

@@ -414,6 +414,27 @@ impl Executive {
         r
     }
 
+    /// Internal enqueue (`mailbox.md` §9-§10: value notifications, command replies):
+    /// no handle and no access check; the space rules, taps, the wake-up and the stdio
+    /// sink run as for a SEND. `src_pid` is the message's source, `actor` the acting pid.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mailbox_deliver(
+        &mut self,
+        actor: Pid,
+        descriptor: u16,
+        data: &[u8],
+        flags: u16,
+        channel: u16,
+        src_pid: Pid,
+        source: hsx_mailbox::Source,
+    ) -> Result<(), Status> {
+        let now = self.clock.now_ms();
+        let r = self.io.mbx.enqueue_internal(
+            actor, descriptor, data, flags, channel, src_pid, source, now,
+        );
+        self.host_done(r, r.is_ok().then_some(descriptor))
+    }
+
     /// Send `data` to a task's stdin (`svc:stdio.in@pid`, src_pid 0) as one message.
     pub fn send_stdin(&mut self, pid: Pid, data: &[u8]) -> Result<Sent, Status> {
         self.mailbox_send_to(0, &format!("svc:stdio.in@{pid}"), data, 0, 0)
