@@ -180,6 +180,11 @@ pub enum Stop {
     },
     /// Every task is terminal (or there are none).
     AllTerminal,
+    /// [`Executive::step_task`]: the task ended (it may already have been reaped).
+    Ended {
+        /// The task.
+        pid: Pid,
+    },
 }
 
 /// Result of [`Executive::step`].
@@ -599,16 +604,24 @@ impl Executive {
     /// tasks do not run. A PAUSED task is stepped without being resumed.
     pub fn step_task(&mut self, pid: Pid, max: u64) -> Option<StepOutcome> {
         let slot = self.slot_of(pid)?;
-        Some(self.step_inner(max, Some(slot)))
+        Some(self.step_inner(max, Some((slot, pid))))
     }
 
-    fn step_inner(&mut self, max: u64, only: Option<Slot>) -> StepOutcome {
+    /// `only`: step just this task, named by slot *and* pid, because a task that ends
+    /// can be reaped (by a WAIT) and its slot reused (by a SPAWN) within one call.
+    fn step_inner(&mut self, max: u64, only: Option<(Slot, Pid)>) -> StepOutcome {
         let mut executed = 0u64;
         while executed < max {
             self.expire_timers();
             let (level, slot) = match only {
-                Some(slot) => {
-                    let t = self.t(slot);
+                Some((slot, pid)) => {
+                    let Some(t) = self.tasks[slot as usize].as_ref().filter(|t| t.pid == pid)
+                    else {
+                        return self.outcome(executed, Stop::Ended { pid });
+                    };
+                    if t.state.is_terminal() {
+                        return self.outcome(executed, Stop::Ended { pid });
+                    }
                     if !(t.state.is_runnable() || t.state == TaskState::Paused) {
                         {
                             let stop = self.idle_stop();

@@ -374,3 +374,28 @@ fn spawn_reports_images_that_do_not_fit_their_window() {
         "Image does not fit the task memory window: rodata+bss end at 0x7001, stack_limit is 0x7000"
     );
 }
+
+#[test]
+fn stepping_one_task_that_exits_and_is_reaped_by_a_waiter_stops_cleanly() {
+    let mut exec = executive();
+    let child = spawn_default(&mut exec, "child", ".text\n LDI R0, 5\n RET\n");
+    let waiter = spawn_default(
+        &mut exec,
+        "waiter",
+        ".text\n LDI R1, 1\n LDI32 R2, 0xFFFF\n SVC 0x06, 0x05\n RET\n",
+    );
+    exec.step_task(waiter, 3).unwrap(); // blocks in WAIT on the child
+    let out = exec.step_task(child, 10).unwrap();
+    assert_eq!(
+        out,
+        hsx_exec::StepOutcome {
+            executed: 1,
+            stop: Stop::Ended { pid: child }
+        }
+    );
+    assert!(exec.task(child).is_none(), "reaped by the WAIT");
+    assert_eq!(exec.registers(waiter).unwrap()[1], 5);
+    // Stepping a task that has already ended says so too.
+    let out = exec.step_task(waiter, 10).unwrap();
+    assert_eq!(out.stop, Stop::Ended { pid: waiter });
+}

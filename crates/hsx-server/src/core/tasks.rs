@@ -433,11 +433,13 @@ impl Core {
                 Some("fault") => "fault",
                 _ => "breakpoint",
             }),
-            Stop::AllTerminal => Some(if self.last_stop.as_ref().is_some_and(|s| s.0 == "fault") {
-                "fault"
-            } else {
-                "exited"
-            }),
+            Stop::Ended { .. } | Stop::AllTerminal => {
+                Some(if self.last_stop.as_ref().is_some_and(|s| s.0 == "fault") {
+                    "fault"
+                } else {
+                    "exited"
+                })
+            }
             Stop::Idle { .. } => {
                 let live: Vec<TaskState> = self
                     .exec

@@ -294,6 +294,8 @@ impl Runner<'_> {
             match outcome.stop {
                 Stop::Budget => {}
                 Stop::AllTerminal => return (RunStop::Exit, None),
+                // Only `step_task` reports a single task's end; `step` never does.
+                Stop::Ended { .. } => {}
                 Stop::Break { pid } => {
                     let Some(task) = exec.task(pid) else { continue };
                     if task.state != TaskState::Paused {
