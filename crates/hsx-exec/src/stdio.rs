@@ -38,6 +38,16 @@ pub enum StdioSink {
         /// Whether logged messages count as delivered and may be evicted.
         evict_delivered: bool,
     },
+    /// Host-paced (the executive server): every message the sink takes is reported as
+    /// [`Event::StdioMessage`] with its metadata, but each task stream may take only as
+    /// many payload bytes as the host granted ([`Executive::set_stdio_credit`]; a new
+    /// stream starts with `initial`). A message above the remaining credit stops the
+    /// sink on that descriptor and stays queued (back-pressure) until the host grants
+    /// more, which resumes the sink at once.
+    Credit {
+        /// Credit of a stream the host has not set yet, in bytes.
+        initial: usize,
+    },
 }
 
 /// The RECV a blocked task will complete.
@@ -82,6 +92,8 @@ pub(crate) struct Io {
     pending: Vec<Option<PendingRecv>>,
     sink: StdioSink,
     logs: BTreeMap<(Pid, StdioStream), StreamLog>,
+    /// Remaining sink credit per task stream ([`StdioSink::Credit`]).
+    credits: BTreeMap<(Pid, StdioStream), usize>,
     pub(crate) fs: FsState,
     pub(crate) can: Option<Box<dyn CanBus>>,
 }
@@ -95,6 +107,7 @@ impl Io {
             pending: Vec::new(),
             sink,
             logs: BTreeMap::new(),
+            credits: BTreeMap::new(),
             fs: FsState::default(),
             can: None,
         }
@@ -157,6 +170,7 @@ impl Executive {
         self.io.mbx.task_reaped(pid);
         self.io.fs.task_ended(pid);
         self.io.logs.retain(|&(p, _), _| p != pid);
+        self.io.credits.retain(|&(p, _), _| p != pid);
         self.mbx_settle();
     }
 
@@ -181,10 +195,27 @@ impl Executive {
         };
         let sink = self.io.sink;
         let logs = &mut self.io.logs;
+        let credits = &mut self.io.credits;
         let events = &mut self.events;
         self.io.mbx.sink_drain(descriptor, |m| {
             if sink == StdioSink::Detached {
                 return false;
+            }
+            if let StdioSink::Credit { initial } = sink {
+                let credit = credits.entry((pid, stream)).or_insert(initial);
+                if m.data.len() > *credit {
+                    return false;
+                }
+                *credit -= m.data.len();
+                events.push_back(Event::StdioMessage {
+                    pid,
+                    stream,
+                    data: m.data.clone(),
+                    flags: m.flags,
+                    channel: m.channel,
+                    src_pid: m.src_pid,
+                });
+                return true;
             }
             if let StdioSink::Log {
                 limit,
@@ -512,6 +543,19 @@ impl Executive {
         out
     }
 
+    /// [`StdioSink::Credit`]: set how many more payload bytes the sink may take from a
+    /// task stream; the sink resumes on that descriptor at once (its events follow).
+    pub fn set_stdio_credit(&mut self, pid: Pid, stream: StdioStream, bytes: usize) {
+        if self.task(pid).is_none() {
+            return;
+        }
+        self.io.credits.insert((pid, stream), bytes);
+        if let Some(d) = self.io.mbx.stdio_descriptor(pid, stream) {
+            self.sink_drain(d);
+            self.mbx_settle();
+        }
+    }
+
     fn resume_sinks(&mut self) {
         let descs: Vec<u16> = self
             .pids
@@ -523,6 +567,12 @@ impl Executive {
             self.sink_drain(d);
         }
         self.mbx_settle();
+    }
+
+    /// Report mailbox events ([`Event::Mailbox`], the default) or not: a host that
+    /// does not look at them (`hsx run`) saves their cost.
+    pub fn set_mailbox_events(&mut self, on: bool) {
+        self.io.mbx.set_events(on);
     }
 
     /// Attach a virtual CAN bus: CAN_TX frames are forwarded to it (`syscalls.md` §5).

@@ -11,6 +11,21 @@ use crate::types::{
     mode,
 };
 
+/// Events produced by the table; pushes are dropped while reporting is off.
+#[derive(Debug)]
+struct EventSink {
+    on: bool,
+    list: Vec<MailboxEvent>,
+}
+
+impl EventSink {
+    fn push(&mut self, event: MailboxEvent) {
+        if self.on {
+            self.list.push(event);
+        }
+    }
+}
+
 /// A queued message: payload plus metadata (`mailbox.md` §8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -459,7 +474,7 @@ pub struct Mailboxes {
     by_key: HashMap<Key, u16>,
     next_id: u16,
     pids: BTreeMap<Pid, PidEntry>,
-    events: Vec<MailboxEvent>,
+    events: EventSink,
     completions: VecDeque<Completion>,
     stdio_modes: [u16; 3],
     sink_attached: bool,
@@ -477,7 +492,10 @@ impl Mailboxes {
             by_key: HashMap::new(),
             next_id: 1,
             pids,
-            events: Vec::new(),
+            events: EventSink {
+                on: true,
+                list: Vec::new(),
+            },
             completions: VecDeque::new(),
             stdio_modes: [mode::RDWR; 3],
             sink_attached: false,
@@ -500,12 +518,26 @@ impl Mailboxes {
 
     /// Take the events produced so far, oldest first.
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, MailboxEvent> {
-        self.events.drain(..)
+        self.events.list.drain(..)
     }
 
     /// True if events are pending.
     pub fn has_events(&self) -> bool {
-        !self.events.is_empty()
+        !self.events.list.is_empty()
+    }
+
+    /// Turn event reporting on (the default) or off. With it off nothing is recorded,
+    /// which saves a host that does not look at mailbox events their cost.
+    pub fn set_events(&mut self, on: bool) {
+        self.events.on = on;
+        if !on {
+            self.events.list.clear();
+        }
+    }
+
+    /// Whether events are reported.
+    pub fn events_enabled(&self) -> bool {
+        self.events.on
     }
 
     /// Take the oldest completed wait (in wake order).
@@ -1025,7 +1057,7 @@ impl Mailboxes {
     fn drop_for(
         desc: &mut Descriptor,
         pids: &mut BTreeMap<Pid, PidEntry>,
-        events: &mut Vec<MailboxEvent>,
+        events: &mut EventSink,
         actor: Pid,
         cost: u32,
     ) {
@@ -1065,7 +1097,7 @@ impl Mailboxes {
     fn copy_to_taps(
         desc: &Descriptor,
         pids: &mut BTreeMap<Pid, PidEntry>,
-        events: &mut Vec<MailboxEvent>,
+        events: &mut EventSink,
         actor: Pid,
         message: &Message,
         limits: Limits,

@@ -218,6 +218,8 @@ pub fn run(args: Args) -> ExitCode {
         ..Config::default()
     };
     let mut exec = Executive::new(config);
+    // `hsx run` prints task output, not mailbox events.
+    exec.set_mailbox_events(false);
     for spec in &specs {
         let path = Path::new(&spec.path);
         let loaded = read_image(path).and_then(|bytes| {
@@ -418,7 +420,9 @@ impl Runner<'_> {
                 | Event::SleepRequest { .. }
                 | Event::SleepComplete { .. }
                 | Event::Debug(_)
-                | Event::Mailbox(_) => {}
+                | Event::Mailbox(_)
+                // Only the credit sink (the server's) reports these.
+                | Event::StdioMessage { .. } => {}
             }
         }
         for t in exec.tasks() {
