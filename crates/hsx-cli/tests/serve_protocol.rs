@@ -147,14 +147,22 @@ fn pattern_b_dedicated_event_connection() {
             .starts_with(&format!("{sid}:"))
     );
     srv.once(json!({"cmd": "load", "path": dir.image("count")}));
-    let ev = events.line().unwrap();
+    // The spawn creates the task's default channels (stdio in/out/err, pid:1) first.
+    let mut seq = ack["events"]["cursor"].as_u64().unwrap();
+    let mut created = Vec::new();
+    let ev = loop {
+        let ev = events.line().unwrap();
+        seq += 1;
+        assert_eq!(ev["seq"].as_u64().unwrap(), seq, "{ev}");
+        if ev["type"] != "mailbox_created" {
+            break ev;
+        }
+        created.push(ev["data"]["name"].as_str().unwrap().to_owned());
+    };
+    assert_eq!(created, ["stdio.in", "stdio.out", "stdio.err", "1"]);
     assert_eq!(ev["type"], "task_state", "{ev}");
     assert_eq!(ev["data"]["reason"], "loaded");
     assert_eq!(ev["data"]["prev_state"], serde_json::Value::Null);
-    assert_eq!(
-        ev["seq"].as_u64().unwrap(),
-        ack["events"]["cursor"].as_u64().unwrap() + 1
-    );
     let r = srv.once(json!({"cmd": "events.ack", "session": sid, "seq": ev["seq"]}));
     assert_eq!(r["events"]["pending"], 0, "{r}");
     // Replay from 0 on a second subscription replaces the first (dedicated: closed).

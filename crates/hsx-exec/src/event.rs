@@ -53,6 +53,22 @@ pub enum Event {
         /// The message.
         data: Vec<u8>,
     },
+    /// A message the [`crate::StdioSink::Credit`] sink took from a task's stdout or
+    /// stderr descriptor (that sink reports this instead of `Stdout`/`Stderr`).
+    StdioMessage {
+        /// The task.
+        pid: Pid,
+        /// `Out` or `Err`.
+        stream: crate::StdioStream,
+        /// The payload.
+        data: Vec<u8>,
+        /// Message flags.
+        flags: u16,
+        /// Channel.
+        channel: u16,
+        /// Sending pid (0 = host).
+        src_pid: Pid,
+    },
     /// A task stopped for the debugger: BRK (after it retired) or a breakpoint (before).
     DebugBreak {
         /// The task.

@@ -126,6 +126,9 @@ pub(crate) struct Core {
     pub epoch_base: f64,
     /// Sessions to close once a `restart exec` reply is queued.
     pub pending_exec_restart: Option<Vec<String>>,
+    /// Mailbox waits (descriptor, handle, timeout, deadline) of the events being
+    /// published, for the `task_state` `mailbox_wait` details.
+    pub mbx_waits: HashMap<Pid, (u16, u16, u16, Option<u64>)>,
 }
 
 impl Core {
@@ -153,6 +156,7 @@ impl Core {
             last_stop: None,
             epoch_base,
             pending_exec_restart: None,
+            mbx_waits: HashMap::new(),
             cfg,
         }
     }
@@ -456,6 +460,7 @@ fn exec_config(cfg: &ServerConfig) -> Config {
         clock: cfg.clock,
         fs_root: cfg.fs_root.clone(),
         defaults: SpawnDefaults::default(),
+        stdio_sink: mailbox::server_sink(cfg.stdio_log_bytes),
         ..Config::default()
     }
 }

@@ -86,8 +86,12 @@ impl Core {
         if let Some(w) = &t.wait {
             match w.kind {
                 WaitKind::Mailbox => {
-                    o.insert("wait_mailbox".into(), Value::Null);
-                    o.insert("wait_handle".into(), Value::Null);
+                    let mw = self.exec.mailbox_wait(t.pid);
+                    o.insert(
+                        "wait_mailbox".into(),
+                        json!(mw.as_ref().map(|w| w.target.clone())),
+                    );
+                    o.insert("wait_handle".into(), json!(mw.as_ref().map(|w| w.handle)));
                     o.insert(
                         "wait_timeout".into(),
                         json!(w.deadline.map(|d| d.saturating_sub(now))),
@@ -159,8 +163,8 @@ impl Core {
                     WaitKind::Task => "task",
                     WaitKind::Command => "cmd",
                 }),
-                "wait_mailbox": Value::Null,
-                "wait_handle": Value::Null,
+                "wait_mailbox": self.exec.mailbox_wait(t.pid).map(|w| w.target),
+                "wait_handle": self.exec.mailbox_wait(t.pid).map(|w| w.handle),
                 "wait_deadline": wait.and_then(|w| w.deadline).map(|d| self.epoch_of(d)),
                 "fd_table": Value::Null,
                 "exit_status": t.exit_status().or_else(|| t.fault().map(|(f, _)| f.code())),

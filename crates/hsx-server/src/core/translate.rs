@@ -1,11 +1,12 @@
 //! Executive events → protocol events (`protocol.md` §8.2, `tools.md` §6 event orders).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use hsx_exec::debug::DebugEvent;
-use hsx_exec::{Event, Pid, ReportedState, TaskState};
+use hsx_exec::{Event, Pid, ReportedState, StdioStream, TaskState};
 use serde_json::{Map, Value, json};
 
+use super::stdio::Message;
 use super::{Core, Source};
 use crate::config::LogLevel;
 use crate::sessions::payload;
@@ -31,11 +32,29 @@ fn obj(v: Value) -> Map<String, Value> {
 
 impl Core {
     /// Drain the executive's events and publish them.
+    ///
+    /// Stdio messages refill the sink credit of their stream afterwards; the sink may
+    /// then take more (new events), so this repeats until the executive is quiet.
     pub(crate) fn pump(&mut self, source: Source) {
-        let events: Vec<Event> = self.exec.drain_events().collect();
-        if events.is_empty() {
-            return;
+        loop {
+            let events: Vec<Event> = self.exec.drain_events().collect();
+            if events.is_empty() {
+                return;
+            }
+            let mut stdio_touched = BTreeSet::new();
+            for e in &events {
+                if let Event::StdioMessage { pid, stream, .. } = e {
+                    stdio_touched.insert((*pid, *stream));
+                }
+            }
+            self.publish_events(events, source);
+            for (pid, stream) in stdio_touched {
+                self.refill_stdio_credit(pid, stream);
+            }
         }
+    }
+
+    fn publish_events(&mut self, events: Vec<Event>, source: Source) {
         // BRK codes and stopping watches, by pid, for the debug_stop preceding task_state.
         let mut brk: HashMap<Pid, (u32, Option<u8>)> = HashMap::new();
         let mut watch_breaks: HashMap<Pid, (u32, u32, u32)> = HashMap::new();
@@ -48,6 +67,16 @@ impl Core {
                     code,
                 } => {
                     brk.insert(*pid, (*pc, *code));
+                }
+                Event::Mailbox(hsx_exec::mailbox::MailboxEvent::Wait {
+                    pid,
+                    descriptor,
+                    handle,
+                    timeout,
+                    deadline,
+                }) => {
+                    self.mbx_waits
+                        .insert(*pid, (*descriptor, *handle, *timeout, *deadline));
                 }
                 Event::Debug(DebugEvent::WatchBreak {
                     pid,
@@ -101,8 +130,43 @@ impl Core {
                         ]),
                     );
                 }
-                Event::Stdout { pid, data } => self.on_stdio(pid, data, false),
-                Event::Stderr { pid, data } => self.on_stdio(pid, data, true),
+                Event::StdioMessage {
+                    pid,
+                    stream,
+                    data,
+                    flags,
+                    channel,
+                    src_pid,
+                } => self.on_stdio(
+                    pid,
+                    stream == StdioStream::Err,
+                    Message {
+                        data,
+                        delivered: false,
+                        flags,
+                        channel,
+                        src_pid,
+                    },
+                ),
+                // The server runs the credit sink; these come only from other sinks.
+                Event::Stdout { pid, data } => {
+                    self.on_stdio(pid, false, Message::plain(pid, data, false))
+                }
+                Event::Stderr { pid, data } => {
+                    self.on_stdio(pid, true, Message::plain(pid, data, true))
+                }
+                Event::Mailbox(m) => self.on_mailbox_event(m),
+                Event::CanTx { pid, id, data } => {
+                    self.publish(
+                        "can_tx",
+                        Some(pid),
+                        payload(vec![
+                            ("id", json!(id)),
+                            ("length", json!(data.len())),
+                            ("data_hex", json!(to_hex(&data))),
+                        ]),
+                    );
+                }
                 Event::SleepRequest { pid, ms, deadline } => {
                     let deadline = self.epoch_of(deadline);
                     self.publish(
@@ -118,9 +182,8 @@ impl Core {
                     self.log(LogLevel::Error, message, Some(pid), None);
                 }
                 Event::Debug(d) => self.on_debug_event(d),
-                // Scheduler trace records and SVC traces are not streamed; events added
-                // by other subsystems are ignored until the server maps them.
-                _ => {}
+                // Scheduler trace records and SVC traces are not streamed (§8.2).
+                Event::Trace(_) | Event::Svc { .. } => {}
             }
         }
         for (pid, (pc, code)) in held_brk {
@@ -211,6 +274,14 @@ impl Core {
                 }
             }
             _ => {}
+        }
+        if wire == "mailbox_wait"
+            && let Some((descriptor, handle, timeout, deadline)) = self.mbx_waits.remove(&pid)
+        {
+            details.insert("descriptor".into(), json!(descriptor));
+            details.insert("handle".into(), json!(handle));
+            details.insert("timeout".into(), json!(timeout));
+            details.insert("deadline".into(), json!(deadline.map(|d| self.epoch_of(d))));
         }
         if reason == "sleep" {
             details.insert(
@@ -360,15 +431,15 @@ impl Core {
         self.publish("debug_break", Some(pid), d);
     }
 
-    fn on_stdio(&mut self, pid: Pid, data: Vec<u8>, err: bool) {
+    fn on_stdio(&mut self, pid: Pid, err: bool, mut m: Message) {
         let etype = if err { "stderr" } else { "stdout" };
-        let delivered = self.publish(
+        m.delivered = self.publish(
             etype,
             Some(pid),
             payload(vec![
-                ("text", json!(String::from_utf8_lossy(&data))),
-                ("data_hex", json!(to_hex(&data))),
-                ("length", json!(data.len())),
+                ("text", json!(String::from_utf8_lossy(&m.data))),
+                ("data_hex", json!(to_hex(&m.data))),
+                ("length", json!(m.data.len())),
             ]),
         );
         let cap = self.cfg.stdio_log_bytes;
@@ -378,17 +449,7 @@ impl Core {
         } else {
             &mut info.stdout
         };
-        let lost = log.push(data, delivered, cap);
-        if lost > 0 {
-            self.log(
-                LogLevel::Warn,
-                format!(
-                    "stdio log full: {lost} undelivered {etype} message(s) of pid {pid} evicted"
-                ),
-                Some(pid),
-                None,
-            );
-        }
+        log.push(m, cap);
     }
 
     fn on_debug_event(&mut self, d: DebugEvent) {
