@@ -2,7 +2,7 @@
 //! mailbox API (`mailbox.md` §15), and the wire form of mailbox events (§8.2).
 
 use hsx_exec::mailbox::{
-    DescriptorView, Exhaustion, MailboxEvent, Snapshot, Status, StdioStream, mode,
+    DescriptorView, Exhaustion, MailboxEvent, Snapshot, Source, Status, StdioStream, mode,
 };
 use hsx_exec::{Pid, StdioSink};
 use serde_json::{Map, Value, json};
@@ -691,7 +691,10 @@ impl Core {
                 ..
             } => json!({
                 "descriptor": descriptor, "handle": handle, "length": length, "flags": flags,
-                "channel": channel, "src_pid": src_pid, "source": source.name(),
+                "channel": channel, "src_pid": src_pid,
+                // A handle send by pid 0 is a host send (hsx-mailbox reports `svc`
+                // for every handle send).
+                "source": if pid == 0 && source == Source::Svc { "host" } else { source.name() },
             }),
             MailboxEvent::Recv {
                 descriptor,
