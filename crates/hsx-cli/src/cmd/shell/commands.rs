@@ -841,10 +841,15 @@ fn send(sh: &mut Shell, args: &[String], json: bool) -> bool {
             };
             println!("{} bytes sent to {what} on pid {pid}", r["length"]);
         } else {
-            println!(
-                "send failed: {}",
-                r["mbx_error"].as_str().unwrap_or("error")
-            );
+            let name = r["mbx_error"].as_str().unwrap_or("error");
+            let why = match name {
+                "WOULDBLOCK" => " (mailbox full)",
+                "MSG_TOO_LARGE" => " (message larger than the mailbox)",
+                "NO_DESCRIPTOR" => " (no such mailbox)",
+                "INTERNAL" => " (malformed target)",
+                _ => "",
+            };
+            println!("send failed: {name}{why}");
         }
     })
 }

@@ -693,20 +693,26 @@ pub fn mbox(r: &Value, ns: Option<&str>, owner: Option<u64>) {
     );
     println!("  ID  Namespace  Owner  Depth  Bytes  Mode    Name");
     for d in r["descriptors"].as_array().into_iter().flatten() {
-        let namespace = d["namespace"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| d["namespace"].to_string());
+        let namespace = match &d["namespace"] {
+            Value::String(s) => s.clone(),
+            n => match n.as_u64() {
+                Some(0) => "pid".to_owned(),
+                Some(1) => "svc".to_owned(),
+                Some(2) => "app".to_owned(),
+                Some(3) => "shared".to_owned(),
+                _ => n.to_string(),
+            },
+        };
         if ns.is_some_and(|n| n != namespace) || owner.is_some_and(|o| d["owner_pid"] != o) {
             continue;
         }
         println!(
             "  {:>2}  {:<9}  {:>5}  {:>5}  {:>5}  0x{:04X}  {}",
-            d["descriptor_id"],
+            u(&d["descriptor_id"]),
             namespace,
             py(&d["owner_pid"]),
-            d["queue_depth"],
-            d["bytes_used"],
+            u(&d["queue_depth"]),
+            u(&d["bytes_used"]),
             u(&d["mode_mask"]),
             d["name"].as_str().unwrap_or("")
         );
@@ -719,13 +725,13 @@ pub fn channels(r: &Value) {
     for c in r["channels"]["channels"].as_array().into_iter().flatten() {
         println!(
             "  {:>10}  {:<24}  0x{:04X}  {:>8}  {:>5}  {:>5}  {:>4}",
-            c["descriptor_id"],
+            u(&c["descriptor_id"]),
             c["target"].as_str().unwrap_or(""),
             u(&c["mode_mask"]),
-            c["capacity"],
-            c["queue_depth"],
-            c["bytes_used"],
-            c["subscriber_count"]
+            u(&c["capacity"]),
+            u(&c["queue_depth"]),
+            u(&c["bytes_used"]),
+            u(&c["subscriber_count"])
         );
     }
 }
@@ -741,5 +747,17 @@ pub fn stdio_config(r: &Value) {
             s["mode"].as_str().unwrap_or(""),
             u(&s["mode_mask"])
         );
+    }
+    let applied = &c["applied"];
+    for (key, label) in [("updated", "applied"), ("skipped", "skipped (not empty)")] {
+        let list: Vec<&str> = applied[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if !list.is_empty() {
+            println!("  {label}: {}", list.join(", "));
+        }
     }
 }
