@@ -160,6 +160,8 @@ pub struct Sent {
     pub length: u16,
     /// The descriptor written (so the caller can run the stdio sink).
     pub descriptor: u16,
+    /// The descriptor has a stdio sink attached.
+    pub sink: bool,
 }
 
 /// A `.mailbox` declaration applied as BIND at spawn (`mailbox.md` §5 step 3).
@@ -479,7 +481,14 @@ pub struct Mailboxes {
     stdio_modes: [u16; 3],
     sink_attached: bool,
     pool_exhausted: u64,
+    /// Payload buffers handed back by receivers, reused by the next enqueues.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Payload buffers kept for reuse.
+const SPARE_BUFFERS: usize = 64;
+/// Largest buffer kept for reuse.
+const SPARE_CAPACITY: usize = 4096;
 
 impl Mailboxes {
     /// An empty table with these limits (sanitised). The host (pid 0) has a handle table.
@@ -500,6 +509,7 @@ impl Mailboxes {
             stdio_modes: [mode::RDWR; 3],
             sink_attached: false,
             pool_exhausted: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -538,6 +548,14 @@ impl Mailboxes {
     /// Whether events are reported.
     pub fn events_enabled(&self) -> bool {
         self.events.on
+    }
+
+    /// Hand a received payload buffer back for reuse (saves an allocation per message
+    /// on busy mailboxes).
+    pub fn recycle(&mut self, data: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS && data.capacity() <= SPARE_CAPACITY {
+            self.spare.push(data);
+        }
     }
 
     /// Take the oldest completed wait (in wake order).
@@ -942,6 +960,7 @@ impl Mailboxes {
         Ok(Sent {
             length: data.len() as u16,
             descriptor: id,
+            sink: self.descs.get(&id).is_some_and(|d| d.sink.is_some()),
         })
     }
 
@@ -1019,8 +1038,11 @@ impl Mailboxes {
         let seq = desc.next_seq;
         desc.next_seq += 1;
         desc.bytes_used += cost;
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(data);
         let message = Message {
-            data: data.to_vec(),
+            data: buf,
             flags: msg_flags,
             channel,
             src_pid,

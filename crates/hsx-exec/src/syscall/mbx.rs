@@ -48,7 +48,9 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
                 .send(pid, handle, data, len as u16, flags, channel, now);
             set_pair(exec, slot, r.map(|s| u32::from(s.length)));
             exec.mbx_settle();
-            if let Ok(sent) = r {
+            if let Ok(sent) = r
+                && sent.sink
+            {
                 exec.sink_drain(sent.descriptor);
             }
         }
@@ -104,6 +106,7 @@ fn recv(exec: &mut Executive, slot: Slot, regs: &[u32; 16], now: u64) {
             let results = deliver(exec, slot, buf, &m);
             set_regs(exec, slot, &results);
             write_info(exec, slot, info, &results);
+            exec.io.mbx.recycle(m.data);
         }
         Ok(RecvOutcome::Blocked) => {
             let deadline = match wait {
@@ -203,8 +206,12 @@ pub(crate) fn apply_completion(exec: &mut Executive, c: Completion) {
     let Some(pending) = exec.io.take_pending(slot) else {
         return;
     };
-    let (results, timed_out) = match &c.outcome {
-        WaitOutcome::Message(m) => (deliver(exec, slot, pending.buf, m), false),
+    let (results, timed_out) = match c.outcome {
+        WaitOutcome::Message(m) => {
+            let results = deliver(exec, slot, pending.buf, &m);
+            exec.io.mbx.recycle(m.data);
+            (results, false)
+        }
         WaitOutcome::Timeout => ([Status::Timeout.code(), 0, 0, 0, 0], true),
         WaitOutcome::InvalidHandle => ([Status::InvalidHandle.code(), 0, 0, 0, 0], false),
     };
