@@ -321,8 +321,11 @@ fn fs_read_of_fd_0_blocks_on_stdin() {
     assert_eq!(t.memory(a, BUF, 4), b"abcd");
 }
 
+/// (pid, id, data) of a transmitted frame.
+type Frame = (u32, u16, Vec<u8>);
+
 #[derive(Clone, Default)]
-struct Bus(Arc<Mutex<Vec<(u32, u16, Vec<u8>)>>>);
+struct Bus(Arc<Mutex<Vec<Frame>>>);
 
 impl CanBus for Bus {
     fn transmit(&mut self, pid: u32, id: u16, data: &[u8]) {
@@ -471,13 +474,13 @@ fn malformed_handles_and_pointers_give_statuses() {
         );
     let a = t.spawn(&s);
     t.run_task(a);
-    for i in 0..bad_handles.len() {
+    for (i, handle) in bad_handles.iter().enumerate() {
         let base = 1 + 5 * i;
         assert_eq!(
             statuses(&t, a, base..base + 5),
             [2; 5],
             "handle {:#x}",
-            bad_handles[i]
+            handle
         );
         assert_eq!(
             t.result(a, base + 2)[1..],
@@ -548,7 +551,7 @@ fn random_system_calls_never_crash_the_executive() {
                 .map(|r| {
                     (
                         r,
-                        n(if rng.next() % 3 == 0 {
+                        n(if rng.next().is_multiple_of(3) {
                             rng.next()
                         } else {
                             rng.pick(&interesting)
