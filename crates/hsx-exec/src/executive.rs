@@ -218,6 +218,9 @@ pub struct Executive {
     pub(crate) pids: BTreeMap<Pid, Slot>,
     /// Instance names in the table (`hxe.md` §7.2 counts terminal tasks until reaped).
     names: HashMap<String, Pid>,
+    /// Per base name: every `base_#N` with N below the hint is taken, so instance naming
+    /// starts its search for the first free suffix there.
+    name_hints: HashMap<String, u32>,
     /// Tasks blocked in EXEC WAIT, by awaited pid (entries are checked when used).
     task_waiters: HashMap<Pid, Vec<Slot>>,
     next_pid: Pid,
@@ -245,6 +248,7 @@ impl Executive {
             free_slots: Vec::new(),
             pids: BTreeMap::new(),
             names: HashMap::new(),
+            name_hints: HashMap::new(),
             task_waiters: HashMap::new(),
             next_pid: 1,
             ready: ReadyQueues::default(),
@@ -291,7 +295,7 @@ impl Executive {
         image: Arc<LoadedImage>,
         opts: SpawnOptions,
     ) -> Result<Pid, SpawnError> {
-        let name = self.instance_name(&image, &opts)?;
+        let (name, suffix) = self.instance_name(&image, &opts)?;
         let profile = self.config.profile;
         let defaults = self.config.defaults;
         let stack_size = opts
@@ -385,6 +389,10 @@ impl Executive {
             trace: false,
         };
         self.names.insert(name.clone(), pid);
+        if let Some((base, n)) = suffix {
+            // Every suffix below n was taken (the search started at the old hint).
+            self.name_hints.insert(base, n + 1);
+        }
         let slot = match self.free_slots.pop() {
             Some(s) => {
                 self.tasks[s as usize] = Some(task);
@@ -413,7 +421,7 @@ impl Executive {
         &self,
         image: &LoadedImage,
         opts: &SpawnOptions,
-    ) -> Result<String, SpawnError> {
+    ) -> Result<(String, Option<(String, u32)>), SpawnError> {
         let cut = |s: &str| -> String {
             s.trim()
                 .chars()
@@ -438,24 +446,33 @@ impl Executive {
         }
         let taken = |n: &str| self.names.get(n).copied();
         let Some(pid) = taken(&base) else {
-            return Ok(base);
+            return Ok((base, None));
         };
         if !image.image.allow_multiple() {
             return Err(SpawnError::AppExists { name: base, pid });
         }
-        for n in 0u32.. {
-            let suffix = format!("_#{n}");
-            let keep = 31usize.saturating_sub(suffix.len());
-            let mut b: String = base.chars().take(keep).collect();
-            if b.is_empty() {
-                b = "app".into();
-            }
-            let candidate = format!("{b}{suffix}");
+        // Every suffix below the hint is taken (see `name_hints`), so the search for the
+        // first free one starts there: naming stays O(1) amortised with many instances.
+        let start = self.name_hints.get(&base).copied().unwrap_or(0);
+        for n in start.. {
+            let candidate = suffixed_name(&base, n);
             if taken(&candidate).is_none() {
-                return Ok(candidate);
+                return Ok((candidate, Some((base, n))));
             }
         }
         unreachable!("u32 range of instance suffixes exhausted")
+    }
+
+    /// After `name` was freed: if it is some base's `base_#n`, that base's first free
+    /// suffix is at most n.
+    fn note_name_freed(&mut self, name: &str) {
+        if let Some(n) = split_suffix(name) {
+            for (base, hint) in self.name_hints.iter_mut() {
+                if n < *hint && suffixed_name(base, n) == name {
+                    *hint = n;
+                }
+            }
+        }
     }
 
     // ---------------------------------------------------------------- queries
@@ -1163,6 +1180,7 @@ impl Executive {
         self.pids.remove(&task.pid);
         self.io_task_reaped(slot, task.pid);
         self.names.remove(&task.name);
+        self.note_name_freed(&task.name);
         self.task_waiters.remove(&task.pid);
         self.free_slots.push(slot);
         if self.current == Some(slot) {
@@ -1207,4 +1225,24 @@ pub enum ControlError {
     /// The task is terminal.
     #[error("pid {0} is {state} (terminal)", state = .1.wire_name())]
     Terminal(Pid, TaskState),
+}
+
+/// `base_#n`, with `base` cut so the whole name fits 31 characters (`hxe.md` §7.2).
+fn suffixed_name(base: &str, n: u32) -> String {
+    let suffix = format!("_#{n}");
+    let keep = 31usize.saturating_sub(suffix.len());
+    let mut b: String = base.chars().take(keep).collect();
+    if b.is_empty() {
+        b = "app".into();
+    }
+    format!("{b}{suffix}")
+}
+
+/// The n of a name of the form `x_#n`.
+fn split_suffix(name: &str) -> Option<u32> {
+    let (_, digits) = name.rsplit_once("_#")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }

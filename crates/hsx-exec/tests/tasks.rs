@@ -399,3 +399,24 @@ fn stepping_one_task_that_exits_and_is_reaped_by_a_waiter_stops_cleanly() {
     let out = exec.step_task(waiter, 10).unwrap();
     assert_eq!(out.stop, Stop::Ended { pid: waiter });
 }
+
+#[test]
+fn instance_names_take_the_first_free_suffix() {
+    let mut exec = executive();
+    let image = exec.load_image(&asm("demo", SPIN)).unwrap();
+    let spawn = |exec: &mut Executive| {
+        let pid = exec.spawn(image.clone(), SpawnOptions::default()).unwrap();
+        exec.task(pid).unwrap().name.clone()
+    };
+    let names: Vec<String> = (0..4).map(|_| spawn(&mut exec)).collect();
+    assert_eq!(names, ["demo", "demo_#0", "demo_#1", "demo_#2"]);
+    exec.kill(3).unwrap(); // demo_#1
+    assert_eq!(
+        spawn(&mut exec),
+        "demo_#1",
+        "a freed suffix is reused first"
+    );
+    assert_eq!(spawn(&mut exec), "demo_#3");
+    exec.kill(1).unwrap(); // demo
+    assert_eq!(spawn(&mut exec), "demo");
+}
