@@ -242,8 +242,12 @@ fn sleep_emits_request_and_completion_at_the_right_time() {
     assert_eq!(exec.now_ms(), 15);
 }
 
+/// Trace records `(ts, pid, event, pc)` and final task states `(pid, steps, pc)`.
+type Trace = Vec<(u64, u32, TraceEvent, u32)>;
+type Finals = Vec<(u32, u64, u32)>;
+
 /// A workload with sleeps, yields, priorities and quanta.
-fn run_workload() -> (Vec<(u64, u32, TraceEvent, u32)>, Vec<(u32, u64, u32)>) {
+fn run_workload() -> (Trace, Finals) {
     let mut exec = executive();
     let progs = [
         ".text\nloop:\n LDI R0, 3\n SVC 0x06, 0x00\n ADD R1, R1, R0\n JMP loop\n",
