@@ -6,6 +6,8 @@
 //! depends on when host stdin delivers each line, so stdout is compared task by task
 //! (lines grouped by their `[pid:name]` prefix, in pid order).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -36,20 +38,7 @@ fn hsx(args: &[&str], input: Option<&[u8]>) -> Output {
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/demo")
-        .join(name);
-    if std::env::var_os("HSX_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with HSX_BLESS=1 to create it)",
-            path.display()
-        )
-    });
-    assert_eq!(actual, expected, "golden {name}");
+    common::check_golden("demo", name, actual.as_bytes());
 }
 
 fn text(bytes: &[u8]) -> String {
