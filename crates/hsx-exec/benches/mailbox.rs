@@ -119,6 +119,22 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // Floor: one task looping on EXEC GETPID, the cheapest system call (no mailbox,
+    // no block, no switch). Two of these per message bound any message rate.
+    let mut exec = Executive::new(Config {
+        clock: ClockMode::Virtual,
+        ..Config::default()
+    });
+    let spin = ".text\n.entry main\nmain:\n    SVC 0x06, 0x02\n    JMP main\n";
+    exec.spawn_bytes(&image("spin", spin), SpawnOptions::default())
+        .expect("spawn");
+    group.throughput(Throughput::Elements(STEPS / 2));
+    group.bench_function("baseline_svc_getpid", |b| {
+        b.iter(|| {
+            exec.step(STEPS);
+            exec.drain_events().for_each(drop);
+        })
+    });
     group.finish();
 }
 

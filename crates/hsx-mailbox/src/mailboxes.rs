@@ -1,7 +1,8 @@
 //! The mailbox table: descriptors, per-pid handle tables, delivery, taps, waiters and
 //! cleanup (`mailbox.md` §1, §5-§13).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::Pid;
 use crate::event::{Exhaustion, MailboxEvent, OverrunReason, Policy, Source, TapRef};
@@ -10,6 +11,36 @@ use crate::types::{
     Function, Limits, MAX_CAPACITY, MESSAGE_OVERHEAD, MIN_CAPACITY, Status, StdioStream, flags,
     mode,
 };
+
+/// Hasher for small integer keys (descriptor ids, pids): the key itself, spread by a
+/// multiplication. The maps are looked up on every message; SipHash would cost more
+/// than the rest of a lookup, and the keys are not attacker-chosen hash-flooding input
+/// (ids and pids are allocated by the executive).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(b);
+        }
+    }
+
+    fn write_u16(&mut self, v: u16) {
+        self.0 = u64::from(v);
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v);
+    }
+}
+
+/// A map keyed by a descriptor id or a pid.
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Events produced by the table; pushes are dropped while reporting is off.
 #[derive(Debug)]
@@ -447,7 +478,7 @@ fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Opt
 
 /// Fan-out reclaim (`mailbox.md` §11): drop messages every reader (and the sink) has
 /// consumed; with no reader at all, everything queued goes.
-fn reclaim(desc: &mut Descriptor, pids: &BTreeMap<Pid, PidEntry>) {
+fn reclaim(desc: &mut Descriptor, pids: &IdMap<Pid, PidEntry>) {
     if !desc.is_fanout() || desc.queue.is_empty() {
         return;
     }
@@ -472,10 +503,10 @@ fn reclaim(desc: &mut Descriptor, pids: &BTreeMap<Pid, PidEntry>) {
 #[derive(Debug)]
 pub struct Mailboxes {
     limits: Limits,
-    descs: BTreeMap<u16, Descriptor>,
+    descs: IdMap<u16, Descriptor>,
     by_key: HashMap<Key, u16>,
     next_id: u16,
-    pids: BTreeMap<Pid, PidEntry>,
+    pids: IdMap<Pid, PidEntry>,
     events: EventSink,
     completions: VecDeque<Completion>,
     stdio_modes: [u16; 3],
@@ -493,11 +524,11 @@ const SPARE_CAPACITY: usize = 4096;
 impl Mailboxes {
     /// An empty table with these limits (sanitised). The host (pid 0) has a handle table.
     pub fn new(limits: Limits) -> Mailboxes {
-        let mut pids = BTreeMap::new();
+        let mut pids = IdMap::default();
         pids.insert(0, PidEntry::new());
         Mailboxes {
             limits: limits.sanitized(),
-            descs: BTreeMap::new(),
+            descs: IdMap::default(),
             by_key: HashMap::new(),
             next_id: 1,
             pids,
@@ -1078,7 +1109,7 @@ impl Mailboxes {
     /// consumed a dropped message skip it and get OVERRUN.
     fn drop_for(
         desc: &mut Descriptor,
-        pids: &mut BTreeMap<Pid, PidEntry>,
+        pids: &mut IdMap<Pid, PidEntry>,
         events: &mut EventSink,
         actor: Pid,
         cost: u32,
@@ -1118,7 +1149,7 @@ impl Mailboxes {
     /// Copy an enqueued message into every tap buffer (`mailbox.md` §12).
     fn copy_to_taps(
         desc: &Descriptor,
-        pids: &mut BTreeMap<Pid, PidEntry>,
+        pids: &mut IdMap<Pid, PidEntry>,
         events: &mut EventSink,
         actor: Pid,
         message: &Message,
@@ -1674,7 +1705,7 @@ impl Mailboxes {
         }
         self.task_terminated(pid);
         self.pids.remove(&pid);
-        let affected: Vec<u16> = self
+        let mut affected: Vec<u16> = self
             .descs
             .values_mut()
             .filter_map(|d| {
@@ -1683,6 +1714,7 @@ impl Mailboxes {
                 (held || d.key.owner == Some(pid)).then_some(d.id)
             })
             .collect();
+        affected.sort_unstable();
         for id in affected {
             self.maybe_free(id, 0);
         }
@@ -1780,12 +1812,13 @@ impl Mailboxes {
         if !update_existing && pid.is_none() {
             return update;
         }
-        let targets: Vec<u16> = self
+        let mut targets: Vec<u16> = self
             .pids
             .iter()
             .filter(|(p, _)| pid.is_none_or(|want| want == **p))
             .flat_map(|(_, e)| streams.iter().filter_map(|&s| e.stdio[s as usize]))
             .collect();
+        targets.sort_unstable();
         for id in targets {
             if self.reconfigure(id, 0, mode_bits) {
                 update.updated.push(id);
@@ -1868,55 +1901,62 @@ impl Mailboxes {
         u64,
         impl Iterator<Item = crate::snapshot::DescriptorView> + '_,
     ) {
-        let views = self.descs.values().map(move |d| {
-            let handles = d
-                .refs
-                .iter()
-                .filter_map(|&(pid, n)| {
-                    let h = self.pids.get(&pid)?.handle(n)?;
-                    Some(crate::snapshot::HandleView {
-                        pid,
-                        handle: n,
-                        access: h.access,
-                        tap: h.tap.is_some(),
-                        cursor: h.cursor_next.wrapping_sub(1) as u32,
-                        overrun_pending: h.overrun
-                            || h.tap.as_ref().is_some_and(|t| {
-                                t.lost
-                                    || t.buf.front().is_some_and(|m| m.flags & flags::OVERRUN != 0)
-                            }),
-                        tap_depth: h.tap.as_ref().map_or(0, |t| t.buf.len() as u32),
-                        tap_bytes: h.tap.as_ref().map_or(0, |t| t.bytes),
-                    })
-                })
-                .collect();
-            crate::snapshot::DescriptorView {
-                id: d.id,
-                namespace: d.key.namespace,
-                name: d.key.name.clone(),
-                owner: d.key.owner,
-                target: d.key.to_string(),
-                capacity: d.capacity,
-                mode: d.mode,
-                depth: d.queue.len() as u32,
-                bytes_used: d.bytes_used,
-                head_seq: d.head_seq() as u32,
-                next_seq: d.next_seq as u32,
-                holders: d.holders.clone(),
-                waiters: d
-                    .waiters
+        let mut ids: Vec<u16> = self.descs.keys().copied().collect();
+        ids.sort_unstable();
+        let views = ids
+            .into_iter()
+            .filter_map(|id| self.descs.get(&id))
+            .map(move |d| {
+                let handles = d
+                    .refs
                     .iter()
-                    .map(|w| crate::snapshot::WaiterView {
-                        pid: w.pid,
-                        handle: w.handle,
-                        deadline: w.deadline,
+                    .filter_map(|&(pid, n)| {
+                        let h = self.pids.get(&pid)?.handle(n)?;
+                        Some(crate::snapshot::HandleView {
+                            pid,
+                            handle: n,
+                            access: h.access,
+                            tap: h.tap.is_some(),
+                            cursor: h.cursor_next.wrapping_sub(1) as u32,
+                            overrun_pending: h.overrun
+                                || h.tap.as_ref().is_some_and(|t| {
+                                    t.lost
+                                        || t.buf
+                                            .front()
+                                            .is_some_and(|m| m.flags & flags::OVERRUN != 0)
+                                }),
+                            tap_depth: h.tap.as_ref().map_or(0, |t| t.buf.len() as u32),
+                            tap_bytes: h.tap.as_ref().map_or(0, |t| t.bytes),
+                        })
                     })
-                    .collect(),
-                taps: d.taps,
-                handles,
-                stdio: d.stdio,
-            }
-        });
+                    .collect();
+                crate::snapshot::DescriptorView {
+                    id: d.id,
+                    namespace: d.key.namespace,
+                    name: d.key.name.clone(),
+                    owner: d.key.owner,
+                    target: d.key.to_string(),
+                    capacity: d.capacity,
+                    mode: d.mode,
+                    depth: d.queue.len() as u32,
+                    bytes_used: d.bytes_used,
+                    head_seq: d.head_seq() as u32,
+                    next_seq: d.next_seq as u32,
+                    holders: d.holders.clone(),
+                    waiters: d
+                        .waiters
+                        .iter()
+                        .map(|w| crate::snapshot::WaiterView {
+                            pid: w.pid,
+                            handle: w.handle,
+                            deadline: w.deadline,
+                        })
+                        .collect(),
+                    taps: d.taps,
+                    handles,
+                    stdio: d.stdio,
+                }
+            });
         (self.limits, self.pool_exhausted, views)
     }
 }
