@@ -332,3 +332,27 @@ fn restart_and_shutdown_complete_quickly_with_streams_open() {
     let mut rest = Vec::new();
     let _ = d.stream.read_to_end(&mut rest);
 }
+
+#[test]
+fn load_assembles_mvasm_sources_and_reports_their_errors() {
+    let srv = Server::start(&[]);
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let src = examples.join("count.mvasm").canonicalize().unwrap();
+    let mut c = srv.conn();
+    c.ok(json!({"cmd": "load", "path": src.display().to_string()}));
+    c.ok(json!({"cmd": "step", "steps": 1000}));
+    let regs = c.ok(json!({"cmd": "dumpregs", "pid": 1}));
+    assert_eq!(regs["registers"]["R0"], 55, "{regs}");
+    let bad = std::env::temp_dir().join(format!("hsx-serve-bad-{}.mvasm", std::process::id()));
+    std::fs::write(&bad, ".text\n    LDX R1, 5\n").unwrap();
+    let r = srv.once(json!({"cmd": "load", "path": bad.display().to_string()}));
+    assert!(
+        error_of(&r).starts_with(&format!(
+            "cannot assemble '{}': {}:2:5: error: Unknown mnemonic: LDX",
+            bad.display(),
+            bad.display()
+        )),
+        "{r}"
+    );
+    std::fs::remove_file(bad).unwrap();
+}

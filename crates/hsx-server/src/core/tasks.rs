@@ -149,8 +149,20 @@ impl Core {
         symbols: Option<PathBuf>,
     ) -> Result<(Pid, Vec<String>), String> {
         let shown = abs.display().to_string();
-        let bytes =
-            std::fs::read(abs).map_err(|e| format!("cannot open '{shown}': {}", io_reason(&e)))?;
+        let bytes = if abs.extension().is_some_and(|e| e == "mvasm") {
+            // A source is assembled in memory, as `hsx run` does.
+            let stem = abs
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            hsx_asm::assemble_to_hxe(abs, &hsx_asm::AsmOptions::default(), &stem).map_err(|d| {
+                let text = d.to_string();
+                let first = text.lines().next().unwrap_or("assembly failed");
+                format!("cannot assemble '{shown}': {first}")
+            })?
+        } else {
+            std::fs::read(abs).map_err(|e| format!("cannot open '{shown}': {}", io_reason(&e)))?
+        };
         let opts = SpawnOptions {
             program: shown.clone(),
             ..SpawnOptions::default()
