@@ -476,6 +476,15 @@ fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Opt
     })
 }
 
+/// Remove waiter `i` (almost always the head).
+fn remove_waiter(desc: &mut Descriptor, i: usize) {
+    if i == 0 {
+        desc.waiters.pop_front();
+    } else {
+        desc.waiters.remove(i);
+    }
+}
+
 /// Fan-out reclaim (`mailbox.md` §11): drop messages every reader (and the sink) has
 /// consumed; with no reader at all, everything queued goes.
 fn reclaim(desc: &mut Descriptor, pids: &IdMap<Pid, PidEntry>) {
@@ -977,7 +986,7 @@ impl Mailboxes {
         };
         let data = data.get(..usize::from(length)).unwrap_or(data);
         let flags = msg_flags & !flags::RUNTIME;
-        self.enqueue(
+        let sink = self.enqueue(
             id,
             data,
             flags,
@@ -991,7 +1000,7 @@ impl Mailboxes {
         Ok(Sent {
             length: data.len() as u16,
             descriptor: id,
-            sink: self.descs.get(&id).is_some_and(|d| d.sink.is_some()),
+            sink,
         })
     }
 
@@ -1020,6 +1029,7 @@ impl Mailboxes {
         self.enqueue(
             descriptor, data, flags, channel, src_pid, actor, 0, source, now,
         )
+        .map(|_| ())
     }
 
     /// Space handling, enqueue, taps and wake-up (`mailbox.md` §9 SEND, §10.3, §11, §12).
@@ -1035,7 +1045,7 @@ impl Mailboxes {
         handle: u16,
         source: Source,
         now: u64,
-    ) -> Result<(), Status> {
+    ) -> Result<bool, Status> {
         let cost = data.len() as u32 + MESSAGE_OVERHEAD;
         let Some(desc) = self.descs.get_mut(&id) else {
             return Err(Status::NoDescriptor);
@@ -1101,8 +1111,9 @@ impl Mailboxes {
             );
         }
         desc.queue.push_back(message);
+        let sink = desc.sink.is_some();
         self.wake_up(id, now);
-        Ok(())
+        Ok(sink)
     }
 
     /// Fan-out DROP: drop oldest messages until `cost` fits; readers that had not
@@ -1236,11 +1247,11 @@ impl Mailboxes {
         while i < desc.waiters.len() {
             let w = desc.waiters[i];
             let Some(entry) = self.pids.get_mut(&w.pid) else {
-                desc.waiters.remove(i);
+                remove_waiter(desc, i);
                 continue;
             };
             if w.deadline.is_some_and(|d| d <= now) {
-                desc.waiters.remove(i);
+                remove_waiter(desc, i);
                 entry.wait = None;
                 self.events.push(MailboxEvent::Timeout {
                     pid: w.pid,
@@ -1256,13 +1267,13 @@ impl Mailboxes {
                 continue;
             }
             let Some(h) = entry.handle_mut(w.handle) else {
-                desc.waiters.remove(i);
+                remove_waiter(desc, i);
                 entry.wait = None;
                 continue;
             };
             match take(desc, h, w.handle, w.max_len) {
                 Some(received) => {
-                    desc.waiters.remove(i);
+                    remove_waiter(desc, i);
                     entry.wait = None;
                     self.events.push(MailboxEvent::Wake {
                         pid: w.pid,
