@@ -151,3 +151,55 @@ fn trace_prints_one_line_per_instruction() {
         &stderr.lines().take(8).collect::<Vec<_>>().join("\n"),
     );
 }
+
+#[test]
+fn fault_diagnostics_name_functions_and_walk_the_stack() {
+    // A .mvasm source brings its labels as symbols; a .hxe uses the .sym beside it.
+    let out = hsx(&["run", &format!("{DATA}/symfault.mvasm")]);
+    assert_eq!(out.status.code(), Some(120));
+    golden("symfault.stderr", &text(&out.stderr));
+    let dir = std::env::temp_dir().join(format!("hsx-run-sym-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (hxe, sym) = (dir.join("f.hxe"), dir.join("f.sym"));
+    let link = hsx(&[
+        "link",
+        "-o",
+        hxe.to_str().unwrap(),
+        "--emit-sym",
+        sym.to_str().unwrap(),
+        &format!("{DATA}/symfault.mvasm"),
+    ]);
+    assert!(link.status.success(), "{}", text(&link.stderr));
+    let out = hsx(&["run", hxe.to_str().unwrap()]);
+    assert!(text(&out.stderr).contains("LD R2, [R1+0]    ; helper+0x10"));
+    assert!(text(&out.stderr).contains("#1 0x000C main+0xC"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn trace_file_holds_one_json_record_per_instruction() {
+    let path = std::env::temp_dir().join(format!("hsx-run-trace-{}.jsonl", std::process::id()));
+    let out = hsx(&[
+        "run",
+        "--trace-file",
+        path.to_str().unwrap(),
+        "examples/count.mvasm",
+    ]);
+    assert_eq!(out.status.code(), Some(55));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 34);
+    let first = &records[0];
+    assert_eq!(
+        (first["pid"].as_u64(), first["pc"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(first["next_pc"], 4);
+    assert_eq!(first["opcode"], 0x0110_000A);
+    assert_eq!(first["regs"][1], 10);
+    assert_eq!(records[33]["steps"], 34);
+    std::fs::remove_file(path).unwrap();
+}

@@ -155,7 +155,7 @@ fn link_inputs(args: &Args) -> Result<Outputs, Diagnostics> {
 
 /// The `.sym` document (`tools.md` §6) for inputs without debug info: the image CRC and
 /// every label, by address.
-fn symbol_file(linked: &Linked) -> String {
+pub(crate) fn symbol_file(linked: &Linked) -> String {
     let crc = linked
         .image
         .get(0x1C..0x20)

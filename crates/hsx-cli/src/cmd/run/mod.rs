@@ -18,6 +18,7 @@ use hsx_exec::{
 };
 
 use crate::num::{parse_u32, parse_u64};
+use hsx_debug::SymbolTable;
 use output::{Stream, TaskOutput};
 use report::{Reaped, RunStop};
 use stdin::StdinFeed;
@@ -78,9 +79,17 @@ pub struct Args {
     /// Print every instruction to stderr: `[1] 0x003C: 0x01100010  LDI R1, 16`.
     #[arg(long)]
     trace: bool,
+    /// Write the per-instruction trace as `hsx.trace/1` JSON lines to this file
+    /// ({pid, pc, next_pc, opcode, regs, flags, steps} per line).
+    #[arg(long, value_name = "F")]
+    trace_file: Option<PathBuf>,
     /// Print one stderr line per SVC with its arguments and result.
     #[arg(long)]
     svc_trace: bool,
+    /// Symbols (.sym) for pid 1 (default: `<image>.sym` next to each image; a .mvasm
+    /// source brings its own labels).
+    #[arg(long, value_name = "FILE")]
+    sym: Option<PathBuf>,
     /// Stop after SEC seconds of wall time.
     #[arg(long, value_name = "SEC")]
     timeout: Option<f64>,
@@ -170,18 +179,34 @@ fn parse_image_spec(arg: &str) -> Result<ImageSpec, String> {
     Ok(spec)
 }
 
-/// Read an image argument: `.mvasm` is assembled in memory, anything else is read as a
-/// `.hxe`. Errors name the file.
-fn read_image(path: &Path) -> Result<Vec<u8>, String> {
+/// Read an image argument: `.mvasm` is assembled in memory (its labels become its
+/// symbols), anything else is read as a `.hxe` (with `<image>.sym` beside it, if any).
+/// Errors name the file.
+fn read_image(path: &Path) -> Result<(Vec<u8>, Option<SymbolTable>), String> {
     if path.extension().is_some_and(|e| e == "mvasm") {
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        hsx_asm::assemble_to_hxe(path, &hsx_asm::AsmOptions::default(), &stem)
-            .map_err(|d| d.to_string().trim_end().to_string())
+        let opts = hsx_asm::AsmOptions {
+            single_unit: true,
+            ..hsx_asm::AsmOptions::default()
+        };
+        let unit = hsx_asm::assemble_unit(path, &opts)
+            .map_err(|d| d.to_string().trim_end().to_string())?;
+        let linked = hsx_asm::link(
+            &[unit.into_link_input(path.display().to_string())],
+            &hsx_asm::LinkOptions {
+                app_name: stem,
+                ..hsx_asm::LinkOptions::default()
+            },
+        )
+        .map_err(|d| d.to_string().trim_end().to_string())?;
+        let symbols = SymbolTable::parse(&super::link::symbol_file(&linked), path).ok();
+        Ok((linked.image, symbols))
     } else {
-        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((bytes, SymbolTable::load(&path.with_extension("sym")).ok()))
     }
 }
 
@@ -213,32 +238,38 @@ pub fn run(args: Args) -> ExitCode {
             stack_size: args.stack_size,
             window_size: args.window_size,
         },
-        trace_events: args.sched_trace || args.trace,
+        trace_events: args.sched_trace || args.trace || args.trace_file.is_some(),
         svc_events: args.svc_trace,
         ..Config::default()
     };
     let mut exec = Executive::new(config);
     // `hsx run` prints task output, not mailbox events.
     exec.set_mailbox_events(false);
+    let mut symbols: BTreeMap<Pid, SymbolTable> = BTreeMap::new();
     for spec in &specs {
         let path = Path::new(&spec.path);
-        let loaded = read_image(path).and_then(|bytes| {
-            exec.spawn_bytes(
-                &bytes,
-                SpawnOptions {
-                    program: spec.path.clone(),
-                    priority: spec.priority,
-                    quantum: spec.quantum,
-                    stack_size: spec.stack,
-                    window_size: spec.window,
-                    parent: 0,
-                },
-            )
-            .map_err(|e| format!("{}: {e}", spec.path))
+        let loaded = read_image(path).and_then(|(bytes, syms)| {
+            let pid = exec
+                .spawn_bytes(
+                    &bytes,
+                    SpawnOptions {
+                        program: spec.path.clone(),
+                        priority: spec.priority,
+                        quantum: spec.quantum,
+                        stack_size: spec.stack,
+                        window_size: spec.window,
+                        parent: 0,
+                    },
+                )
+                .map_err(|e| format!("{}: {e}", spec.path))?;
+            if let Some(table) = syms {
+                symbols.insert(pid, table);
+            }
+            Ok(pid)
         });
         match loaded {
             Ok(pid) => {
-                if args.trace {
+                if args.trace || args.trace_file.is_some() {
                     let _ = exec.set_trace(pid, true);
                 }
             }
@@ -248,7 +279,30 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
     }
+    if let Some(path) = &args.sym {
+        match SymbolTable::load(path) {
+            Ok(table) => {
+                symbols.insert(1, table);
+            }
+            Err(e) => {
+                eprintln!("hsx run: --sym {}: {e}", path.display());
+                return ExitCode::from(code::LOAD);
+            }
+        }
+    }
+    let trace_file = match &args.trace_file {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("hsx run: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        },
+        None => None,
+    };
     let mut runner = Runner {
+        symbols,
+        trace_file,
         stdin: if args.no_stdin {
             StdinFeed::none()
         } else {
@@ -263,10 +317,15 @@ pub fn run(args: Args) -> ExitCode {
     let (stop, brk_pid) = runner.run_loop(&mut exec, started);
     let elapsed = started.elapsed().as_secs_f64();
     runner.output.finish();
+    if let Some(mut f) = runner.trace_file.take() {
+        let _ = f.flush();
+    }
     runner.finish(&exec, stop, brk_pid, elapsed)
 }
 
 struct Runner<'a> {
+    symbols: BTreeMap<Pid, SymbolTable>,
+    trace_file: Option<std::io::BufWriter<std::fs::File>>,
     stdin: StdinFeed,
     output: TaskOutput,
     names: BTreeMap<Pid, String>,
@@ -284,10 +343,13 @@ impl Runner<'_> {
             {
                 return (RunStop::Timeout, None);
             }
+            // A trace file records each instruction's resulting state, so it steps one
+            // instruction per call and drains events in between.
+            let chunk = if self.trace_file.is_some() { 1 } else { CHUNK };
             let budget = match self.args.max_steps {
-                0 => CHUNK,
+                0 => chunk,
                 max if total >= max => return (RunStop::MaxSteps, None),
-                max => (max - total).min(CHUNK),
+                max => (max - total).min(chunk),
             };
             self.stdin.pump(exec);
             let outcome = exec.step(budget);
@@ -348,14 +410,30 @@ impl Runner<'_> {
                     self.output.write(pid, &name, Stream::Err, &data);
                 }
                 Event::Trace(entry) if entry.event == TraceEvent::Step => {
-                    if self.args.trace
-                        && let Some(task) = exec.task(entry.pid)
-                    {
-                        eprintln!(
-                            "[{}] {}",
-                            entry.pid,
-                            report::instruction_line(task, entry.pc)
-                        );
+                    if let Some(task) = exec.task(entry.pid) {
+                        if self.args.trace {
+                            eprintln!(
+                                "[{}] {}",
+                                entry.pid,
+                                report::instruction_line(task, entry.pc)
+                            );
+                        }
+                        if let Some(f) = self.trace_file.as_mut() {
+                            let code = &task.image.image.code;
+                            let opcode = code
+                                .get(entry.pc as usize..entry.pc as usize + 4)
+                                .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                            let record = serde_json::json!({
+                                "pid": entry.pid,
+                                "pc": entry.pc,
+                                "next_pc": task.ctx.pc,
+                                "opcode": opcode,
+                                "regs": exec.registers(entry.pid).unwrap_or_default(),
+                                "flags": task.ctx.psw,
+                                "steps": task.ctx.steps,
+                            });
+                            let _ = writeln!(f, "{record}");
+                        }
                     }
                 }
                 Event::Trace(entry) => {
@@ -449,7 +527,7 @@ impl Runner<'_> {
         let say = |line: &str| eprintln!("hsx run: {line}");
         let faulted: Vec<_> = exec.tasks().filter(|t| t.fault().is_some()).collect();
         for t in &faulted {
-            for line in report::fault_diagnostic(exec, t) {
+            for line in report::fault_diagnostic(exec, t, self.symbols.get(&t.pid)) {
                 say(&line);
             }
         }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use hsx_debug::{StackBounds, SymbolTable};
 use hsx_exec::{Executive, Pid, StdioStream, Task, TaskState};
 use hsx_isa::{Insn, psw};
 use serde_json::{Value, json};
@@ -165,11 +166,34 @@ pub fn register_dump(exec: &Executive, t: &Task) -> Vec<String> {
     lines
 }
 
-/// The fault diagnostic block.
-pub fn fault_diagnostic(exec: &Executive, t: &Task) -> Vec<String> {
+/// `main+0xC  main.c:7` for an address, from the task's symbols (empty without).
+pub fn where_is(symbols: Option<&SymbolTable>, pc: u32) -> String {
+    let Some(table) = symbols else {
+        return String::new();
+    };
+    let name = table.describe(pc);
+    let line = table
+        .line_at(pc)
+        .map(|l| format!("{}:{}", table.resolve_file(l), l.line));
+    match (name, line) {
+        (Some(n), Some(l)) => format!("{n}  {l}"),
+        (Some(n), None) => n,
+        (None, Some(l)) => l,
+        (None, None) => String::new(),
+    }
+}
+
+/// The fault diagnostic block; with symbols it names the function and source line and
+/// walks the frame-pointer stack (`tools.md` §2, §6).
+pub fn fault_diagnostic(exec: &Executive, t: &Task, symbols: Option<&SymbolTable>) -> Vec<String> {
     let Some((fault, pc)) = t.fault() else {
         return Vec::new();
     };
+    let mut insn = format!("  {}", instruction_line(t, pc));
+    let at = where_is(symbols, pc);
+    if !at.is_empty() {
+        insn = format!("{insn}    ; {at}");
+    }
     let mut lines = vec![
         format!(
             "pid {} ({}) faulted: {} (0x{:08X}) at pc 0x{pc:04X} after {} steps",
@@ -179,9 +203,37 @@ pub fn fault_diagnostic(exec: &Executive, t: &Task) -> Vec<String> {
             fault.code(),
             t.ctx.steps
         ),
-        format!("  {}", instruction_line(t, pc)),
+        insn,
     ];
     lines.extend(register_dump(exec, t).into_iter().map(|l| format!("  {l}")));
+    if let Some(table) = symbols {
+        let regs = exec.registers(t.pid).unwrap_or_default();
+        let walk = hsx_debug::walk(
+            pc,
+            t.ctx.sp,
+            regs[7],
+            StackBounds {
+                stack_limit: t.ctx.stack_limit,
+                stack_top: t.ctx.stack_top,
+            },
+            16,
+            |addr| {
+                exec.read_memory(t.pid, addr, 4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            },
+        );
+        for frame in &walk.frames {
+            let name = table.describe(frame.pc).unwrap_or_else(|| "?".into());
+            let line = table
+                .line_at(frame.pc)
+                .map(|l| format!(" ({}:{})", table.resolve_file(l), l.line))
+                .unwrap_or_default();
+            lines.push(format!(
+                "  #{} 0x{:04X} {name}{line}",
+                frame.index, frame.pc
+            ));
+        }
+    }
     lines
 }
 
