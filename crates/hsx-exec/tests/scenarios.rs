@@ -1,6 +1,5 @@
-//! The required regression scenarios of `executive.md` §8, one test each (7 and 8 need
-//! mailboxes; their timer analogues are here, the RECV versions live with the mailbox
-//! tests).
+//! The required regression scenarios of `executive.md` §8, one test each (s1..s10; s8
+//! also in its timer form, and the virtual clock's jump to the next deadline).
 
 mod common;
 
@@ -346,4 +345,143 @@ fn s10_scale_thousand_tasks_twice_ram_returns() {
         );
         assert_eq!(exec.tasks().count(), 0);
     }
+}
+
+/// Consumer: bind and open `app:s7`, then block in RECV (infinite) with a word pushed,
+/// so SP differs from the stack top. `after` is the instruction after the SVC.
+const S7_CONSUMER: &str = r#"
+.data
+buf:  .zero 32
+name: .asciz "app:s7"
+.text
+.entry start
+start:
+    LDI32 R1, name
+    LDI   R2, 0
+    LDI   R3, 0
+    SVC   0x05, 0x01        ; BIND (default capacity, RDWR)
+    LDI32 R1, name
+    LDI   R2, 0
+    SVC   0x05, 0x00        ; OPEN -> R1 handle
+    LDI   R7, 0x77
+    PUSH  R7
+    LDI32 R2, buf
+    LDI   R3, 32
+    LDI32 R4, 0xFFFF        ; infinite
+    LDI   R5, 0
+    SVC   0x05, 0x03        ; RECV -> R0 status, R1 len, R2 flags, R3 channel, R4 src
+after:
+    RET
+"#;
+
+#[test]
+fn s7_mailbox_wait_and_wake_deliver_payload_and_registers() {
+    let mut exec = executive();
+    let consumer = spawn_default(&mut exec, "consumer", S7_CONSUMER);
+    let producer = spawn_default(
+        &mut exec,
+        "producer",
+        r#"
+.data
+msg:  .ascii "hello"
+name: .asciz "app:s7"
+.text
+    LDI32 R1, name
+    LDI   R2, 0
+    SVC   0x05, 0x00        ; OPEN -> R1 handle
+    LDI32 R2, msg
+    LDI   R3, 5
+    LDI   R4, 0             ; flags
+    LDI   R5, 3             ; channel
+    SVC   0x05, 0x02        ; SEND
+    RET
+"#,
+    );
+    // The consumer runs alone until its RECV finds nothing and blocks.
+    exec.step_task(consumer, 100).unwrap();
+    let t = exec.task(consumer).unwrap();
+    assert_eq!(t.state, TaskState::Waiting(hsx_exec::WaitKind::Mailbox));
+    let (pc_blocked, sp_blocked) = (t.ctx.pc, t.ctx.sp);
+    assert_eq!(
+        sp_blocked,
+        t.ctx.stack_top - 4,
+        "the pushed word is still there"
+    );
+    let before = exec.registers(consumer).unwrap();
+    // Its registers are untouched while it waits.
+    exec.step_task(producer, 6).unwrap();
+    assert_eq!(exec.registers(consumer).unwrap(), before);
+    exec.step_task(producer, 100).unwrap(); // SEND wakes the consumer
+    let t = exec.task(consumer).unwrap();
+    assert_eq!(t.state, TaskState::Ready);
+    assert_eq!(
+        (t.ctx.pc, t.ctx.sp),
+        (pc_blocked, sp_blocked),
+        "resumes after the SVC"
+    );
+    let regs = exec.registers(consumer).unwrap();
+    assert_eq!(
+        &regs[..5],
+        &[0, 5, 0, 3, producer],
+        "R0 OK, R1 length, R2 flags, R3 channel, R4 src_pid"
+    );
+    assert_eq!(
+        regs[7], 0x77,
+        "registers not listed as outputs are preserved"
+    );
+    assert_eq!(exec.read_memory(consumer, 0x4000, 5).unwrap(), b"hello");
+    assert_eq!(t.counters.mailbox_wakes, 1);
+    exec.step(10);
+    assert_eq!(exec.task(consumer).unwrap().exit_status(), Some(0));
+}
+
+#[test]
+fn s8_recv_timeout_wakes_at_the_deadline_then_runs_one_instruction_and_rotates() {
+    let mut exec = executive();
+    let waiter = spawn_default(
+        &mut exec,
+        "waiter",
+        r#"
+.data
+buf:  .zero 8
+name: .asciz "app:s8"
+.text
+    LDI32 R1, name
+    LDI   R2, 0
+    LDI   R3, 0
+    SVC   0x05, 0x01        ; BIND
+    LDI32 R1, name
+    LDI   R2, 0
+    SVC   0x05, 0x00        ; OPEN -> R1 handle
+    LDI32 R2, buf
+    LDI   R3, 8
+    LDI   R4, 25            ; 25 ms
+    LDI   R5, 0
+    SVC   0x05, 0x03        ; RECV: nothing will come
+    LDI   R9, 9
+    LDI   R10, 10
+    RET
+"#,
+    );
+    exec.step_task(waiter, 100).unwrap();
+    let blocked_pc = exec.task(waiter).unwrap().ctx.pc;
+    let spin = spawn_default(&mut exec, "spin", SPIN);
+    exec.step(50);
+    exec.advance_clock(24);
+    exec.step(5);
+    assert!(
+        exec.task(waiter).unwrap().wait.is_some(),
+        "not before 25 ms"
+    );
+    exec.advance_clock(1);
+    let s = steps(&exec, spin);
+    exec.step(2); // spin finishes its turn, then the woken waiter runs exactly one
+    let t = exec.task(waiter).unwrap();
+    assert_eq!(exec.registers(waiter).unwrap()[0], 7, "R0 = TIMEOUT");
+    assert_eq!(t.ctx.pc, blocked_pc + 4, "one instruction after the wake");
+    assert_eq!(exec.registers(waiter).unwrap()[9], 9);
+    assert_eq!(steps(&exec, spin), s + 1);
+    assert_eq!(t.counters.mailbox_timeouts, 1);
+    exec.step(1); // it rotated: the spinner runs next
+    assert_eq!(steps(&exec, spin), s + 2);
 }
