@@ -113,6 +113,35 @@ pub struct Linked {
     pub symbols: Vec<LinkedSymbol>,
 }
 
+impl Linked {
+    /// The `.sym` document (`tools.md` §6) of an image linked from MVASM, which carries
+    /// no debug info: the image CRC and every label, by address. Written by
+    /// `hsx link --emit-sym`; `hsx run` and `hsx serve` use it for sources they assemble.
+    pub fn symbol_file(&self) -> String {
+        let crc = self
+            .image
+            .get(0x1C..0x20)
+            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        let mut labels: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+        for symbol in &self.symbols {
+            labels.entry(symbol.address).or_default().push(&symbol.name);
+        }
+        let labels: serde_json::Map<String, serde_json::Value> = labels
+            .into_iter()
+            .map(|(addr, names)| (format!("0x{addr:04X}"), serde_json::json!(names)))
+            .collect();
+        let doc = serde_json::json!({
+            "version": 1,
+            "hxe_crc": crc,
+            "symbols": {"functions": [], "variables": [], "labels": labels},
+            "instructions": [],
+        });
+        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
 /// Collects diagnostics, at most [`MAX_ERRORS`].
 struct Sink<'a> {
     inputs: &'a [LinkInput],

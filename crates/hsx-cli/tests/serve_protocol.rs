@@ -339,7 +339,10 @@ fn load_assembles_mvasm_sources_and_reports_their_errors() {
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let src = examples.join("count.mvasm").canonicalize().unwrap();
     let mut c = srv.conn();
-    c.ok(json!({"cmd": "load", "path": src.display().to_string()}));
+    let loaded = c.ok(json!({"cmd": "load", "path": src.display().to_string()}));
+    // The source's labels are its symbols (start, loop).
+    assert_eq!(loaded["image"]["symbols"]["loaded"], true, "{loaded}");
+    assert_eq!(loaded["image"]["symbols"]["count"], 2, "{loaded}");
     c.ok(json!({"cmd": "step", "steps": 1000}));
     let regs = c.ok(json!({"cmd": "dumpregs", "pid": 1}));
     assert_eq!(regs["registers"]["R0"], 55, "{regs}");

@@ -1,15 +1,12 @@
 //! `hsx link` (`tools.md` §3, `mvasm.md` §8): link `.hxo` objects and `.mvasm` sources
 //! into a `.hxe` image, or copy a single `.hxe` unchanged.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hsx_asm::{
-    AsmOptions, Diagnostic, Diagnostics, LinkInput, LinkOptions, Linked, Object, assemble_unit,
-    link,
+    AsmOptions, Diagnostic, Diagnostics, LinkInput, LinkOptions, Object, assemble_unit, link,
 };
-use serde_json::{Value, json};
 
 use super::asm::{report, stem, write_outputs};
 use crate::num::parse_u32;
@@ -147,34 +144,8 @@ fn link_inputs(args: &Args) -> Result<Outputs, Diagnostics> {
                 input.path
             );
         }
-        outputs.push((sym.clone(), symbol_file(&linked).into_bytes()));
+        outputs.push((sym.clone(), linked.symbol_file().into_bytes()));
     }
     outputs.push((args.output.clone(), linked.image));
     Ok(outputs)
-}
-
-/// The `.sym` document (`tools.md` §6) for inputs without debug info: the image CRC and
-/// every label, by address.
-pub(crate) fn symbol_file(linked: &Linked) -> String {
-    let crc = linked
-        .image
-        .get(0x1C..0x20)
-        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-    let mut labels: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
-    for symbol in &linked.symbols {
-        labels.entry(symbol.address).or_default().push(&symbol.name);
-    }
-    let labels: serde_json::Map<String, Value> = labels
-        .into_iter()
-        .map(|(addr, names)| (format!("0x{addr:04X}"), json!(names)))
-        .collect();
-    let doc = json!({
-        "version": 1,
-        "hxe_crc": crc,
-        "symbols": {"functions": [], "variables": [], "labels": labels},
-        "instructions": [],
-    });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
 }

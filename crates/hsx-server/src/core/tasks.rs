@@ -149,17 +149,14 @@ impl Core {
         symbols: Option<PathBuf>,
     ) -> Result<(Pid, Vec<String>), String> {
         let shown = abs.display().to_string();
+        // A source is assembled and linked in memory, as `hsx run` does; its labels are
+        // its symbols unless a `.sym` is given or lies beside it.
+        let mut source_symbols = None;
         let bytes = if abs.extension().is_some_and(|e| e == "mvasm") {
-            // A source is assembled in memory, as `hsx run` does.
-            let stem = abs
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            hsx_asm::assemble_to_hxe(abs, &hsx_asm::AsmOptions::default(), &stem).map_err(|d| {
-                let text = d.to_string();
-                let first = text.lines().next().unwrap_or("assembly failed");
-                format!("cannot assemble '{shown}': {first}")
-            })?
+            let linked = assemble_source_file(abs)
+                .map_err(|first| format!("cannot assemble '{shown}': {first}"))?;
+            source_symbols = Some(linked.symbol_file());
+            linked.image
         } else {
             std::fs::read(abs).map_err(|e| format!("cannot open '{shown}': {}", io_reason(&e)))?
         };
@@ -179,6 +176,7 @@ impl Core {
             symbols_override: symbols.clone(),
             ..TaskInfo::default()
         };
+        let explicit = symbols.is_some();
         let sym_path = match symbols {
             Some(s) if s.is_absolute() => s,
             Some(s) => abs.parent().map(|d| d.join(&s)).unwrap_or(s),
@@ -186,7 +184,23 @@ impl Core {
         };
         let mut warnings = Vec::new();
         let crc = self.exec.task(pid).map(|t| t.image.image.crc32);
-        info.symbols = Some(load_symbols(&sym_path, crc, &mut warnings));
+        info.symbols = Some(match source_symbols {
+            Some(text) if !explicit && !sym_path.exists() => {
+                match hsx_debug::SymbolTable::parse(&text, abs) {
+                    Ok(table) => SymInfo {
+                        path: abs.to_path_buf(),
+                        table: Some(std::sync::Arc::new(table)),
+                        error: None,
+                        stale: false,
+                    },
+                    Err(e) => {
+                        warnings.push(format!("symbols_failed:{e}"));
+                        load_symbols(&sym_path, crc, &mut warnings)
+                    }
+                }
+            }
+            _ => load_symbols(&sym_path, crc, &mut warnings),
+        });
         self.tasks.insert(pid, info);
         self.log(
             crate::config::LogLevel::Info,
@@ -601,6 +615,32 @@ impl Core {
             json!(self.dmesg.list(limit, session)),
         )]))
     }
+}
+
+/// Assemble and link one MVASM file alone (app name = file stem); the error is the first
+/// diagnostic line (`file:line:col: error: ...`).
+fn assemble_source_file(path: &Path) -> Result<hsx_asm::Linked, String> {
+    let first_line = |d: hsx_asm::Diagnostics| {
+        let text = d.to_string();
+        text.lines().next().unwrap_or("assembly failed").to_string()
+    };
+    let opts = hsx_asm::AsmOptions {
+        single_unit: true,
+        ..hsx_asm::AsmOptions::default()
+    };
+    let unit = hsx_asm::assemble_unit(path, &opts).map_err(first_line)?;
+    let app_name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    hsx_asm::link(
+        &[unit.into_link_input(path.display().to_string())],
+        &hsx_asm::LinkOptions {
+            app_name,
+            ..hsx_asm::LinkOptions::default()
+        },
+    )
+    .map_err(first_line)
 }
 
 /// Read and check a `.sym` file; warnings are appended for the `load` reply.

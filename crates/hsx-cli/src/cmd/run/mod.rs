@@ -202,7 +202,7 @@ fn read_image(path: &Path) -> Result<(Vec<u8>, Option<SymbolTable>), String> {
             },
         )
         .map_err(|d| d.to_string().trim_end().to_string())?;
-        let symbols = SymbolTable::parse(&super::link::symbol_file(&linked), path).ok();
+        let symbols = SymbolTable::parse(&linked.symbol_file(), path).ok();
         Ok((linked.image, symbols))
     } else {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
