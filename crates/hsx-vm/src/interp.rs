@@ -203,6 +203,19 @@ impl Core<'_> {
                 };
             }};
         }
+        // A fused `ALU; JZ/JNZ` pair: the ALU op always executes; the branch is taken in
+        // the same dispatch only if the budget covers it too (JZ: `==`, JNZ: `!=` zero),
+        // otherwise the op retires alone and the branch runs as its own op next time.
+        macro_rules! fused {
+            ($ip:ident, $target:expr, $alu:expr, $cmp:tt) => {{
+                let r = $alu;
+                if self.left >= 2 {
+                    self.left -= 2;
+                    $ip = if r $cmp 0 { $target as usize } else { $ip + 2 };
+                    continue;
+                }
+            }};
+        }
         macro_rules! ea {
             ($op:expr) => {
                 self.r($op.rs1).wrapping_add($op.imm) & 0xFFFF
@@ -371,70 +384,14 @@ impl Core<'_> {
                             break op.imm;
                         }
                     }
-                    Kind::AddJz => {
-                        let r = self.add(op.rd, op.rs1, op.rs2);
-                        if self.left >= 2 {
-                            self.left -= 2;
-                            ip = if r == 0 { op.imm as usize } else { ip + 2 };
-                            continue;
-                        }
-                    }
-                    Kind::AddJnz => {
-                        let r = self.add(op.rd, op.rs1, op.rs2);
-                        if self.left >= 2 {
-                            self.left -= 2;
-                            ip = if r != 0 { op.imm as usize } else { ip + 2 };
-                            continue;
-                        }
-                    }
-                    Kind::SubJz => {
-                        let r = self.sub(op.rd, op.rs1, op.rs2);
-                        if self.left >= 2 {
-                            self.left -= 2;
-                            ip = if r == 0 { op.imm as usize } else { ip + 2 };
-                            continue;
-                        }
-                    }
-                    Kind::SubJnz => {
-                        let r = self.sub(op.rd, op.rs1, op.rs2);
-                        if self.left >= 2 {
-                            self.left -= 2;
-                            ip = if r != 0 { op.imm as usize } else { ip + 2 };
-                            continue;
-                        }
-                    }
-                    Kind::CmpJz => {
-                        let r = self.cmp(op.rs1, op.rs2);
-                        if self.left >= 2 {
-                            self.left -= 2;
-                            ip = if r == 0 { op.imm as usize } else { ip + 2 };
-                            continue;
-                        }
-                    }
-                    Kind::CmpJnz => {
-                        let r = self.cmp(op.rs1, op.rs2);
-                        if self.left >= 2 {
-                            self.left -= 2;
-                            ip = if r != 0 { op.imm as usize } else { ip + 2 };
-                            continue;
-                        }
-                    }
-                    Kind::AndJz => {
-                        let r = self.and(op.rd, op.rs1, op.rs2);
-                        if self.left >= 2 {
-                            self.left -= 2;
-                            ip = if r == 0 { op.imm as usize } else { ip + 2 };
-                            continue;
-                        }
-                    }
-                    Kind::AndJnz => {
-                        let r = self.and(op.rd, op.rs1, op.rs2);
-                        if self.left >= 2 {
-                            self.left -= 2;
-                            ip = if r != 0 { op.imm as usize } else { ip + 2 };
-                            continue;
-                        }
-                    }
+                    Kind::AddJz => fused!(ip, op.imm, self.add(op.rd, op.rs1, op.rs2), ==),
+                    Kind::AddJnz => fused!(ip, op.imm, self.add(op.rd, op.rs1, op.rs2), !=),
+                    Kind::SubJz => fused!(ip, op.imm, self.sub(op.rd, op.rs1, op.rs2), ==),
+                    Kind::SubJnz => fused!(ip, op.imm, self.sub(op.rd, op.rs1, op.rs2), !=),
+                    Kind::CmpJz => fused!(ip, op.imm, self.cmp(op.rs1, op.rs2), ==),
+                    Kind::CmpJnz => fused!(ip, op.imm, self.cmp(op.rs1, op.rs2), !=),
+                    Kind::AndJz => fused!(ip, op.imm, self.and(op.rd, op.rs1, op.rs2), ==),
+                    Kind::AndJnz => fused!(ip, op.imm, self.and(op.rd, op.rs1, op.rs2), !=),
                     Kind::CallAbs | Kind::CallReg => {
                         let target = if op.kind == Kind::CallAbs {
                             op.imm
