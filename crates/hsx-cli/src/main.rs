@@ -24,7 +24,7 @@ enum Command {
     Link(cmd::link::Args),
     /// Disassemble a .hxe image into MVASM that assembles back to it.
     Disasm(cmd::disasm::Args),
-    /// Describe a .hxe image or .hxo object: header, sections, metadata.
+    /// Describe a .hxe image: header, sections, metadata, CRC check.
     Inspect(cmd::inspect::Args),
     /// Run .hxe images (or .mvasm sources) in an in-process executive.
     Run(cmd::run::Args),
