@@ -207,6 +207,9 @@ pub struct SchedCounters {
     pub spawned: u64,
     /// Tasks reaped.
     pub reaped: u64,
+    /// Times a ready level was run in round robin inside the VM core (diagnostic: the
+    /// result is the same as running it turn by turn).
+    pub core_runs: u64,
 }
 
 /// The executive.
@@ -236,6 +239,8 @@ pub struct Executive {
     pub(crate) debug: crate::debug::DebugState,
     /// Mailboxes, stdio, files, CAN.
     pub(crate) io: crate::stdio::Io,
+    /// Buffers of the round-robin runs inside the VM core.
+    pub(crate) ring: crate::round_robin::RingScratch,
 }
 
 impl Executive {
@@ -267,6 +272,7 @@ impl Executive {
                     .unwrap_or(config.profile.mailbox_limits()),
                 config.stdio_sink,
             ),
+            ring: Default::default(),
             config,
         }
     }
@@ -693,21 +699,48 @@ impl Executive {
             }
             task.resume_exempt = false;
             let pc_before = task.ctx.pc;
-            let result = hsx_vm::run(
-                &mut task.ctx,
-                self.ram.words_mut(),
-                &task.image.program,
-                budget,
-            );
-            let retired = result.retired;
-            task.turn_left = task.turn_left.saturating_sub(retired as u32);
-            let tracing = task.trace;
-            executed += retired;
-            self.counters.steps += retired;
-            if tracing && retired > 0 {
-                self.record_at(slot, TraceEvent::Step, pc_before);
-            }
-            match result.exit {
+            // Several tasks share the level and the budget is large: the VM core runs
+            // the level's turns itself (same interleaving, see `round_robin.rs`).
+            let in_core = if only.is_none() && !alone && !single {
+                let wall_timers = self.clock.mode() == ClockMode::Wall && !self.timers.is_empty();
+                let budget = if wall_timers {
+                    (max - executed).min(SLICE)
+                } else {
+                    max - executed
+                };
+                self.run_level_in_core(level, slot, budget)
+            } else {
+                None
+            };
+            let (slot, exit) = match in_core {
+                Some(run) => {
+                    executed += run.retired;
+                    match run.current {
+                        Some(current) => (current, run.exit),
+                        // The budget ran out exactly at a rotation.
+                        None => continue,
+                    }
+                }
+                None => {
+                    let task = self.tasks[slot as usize].as_mut().expect("live slot");
+                    let result = hsx_vm::run(
+                        &mut task.ctx,
+                        self.ram.words_mut(),
+                        &task.image.program,
+                        budget,
+                    );
+                    let retired = result.retired;
+                    task.turn_left = task.turn_left.saturating_sub(retired as u32);
+                    let tracing = task.trace;
+                    executed += retired;
+                    self.counters.steps += retired;
+                    if tracing && retired > 0 {
+                        self.record_at(slot, TraceEvent::Step, pc_before);
+                    }
+                    (slot, result.exit)
+                }
+            };
+            match exit {
                 Exit::Budget => {}
                 Exit::Trap { module, function } => self.dispatch_syscall(slot, module, function),
                 Exit::Break { code, pc } => {
@@ -797,6 +830,11 @@ impl Executive {
         }
         self.current = Some(slot);
         self.counters.switches += 1;
+    }
+
+    /// Record which task is running (scheduler bookkeeping only).
+    pub(crate) fn set_current(&mut self, slot: Option<Slot>) {
+        self.current = slot;
     }
 
     /// End the running task's turn and put it at the tail of its level (YIELD).

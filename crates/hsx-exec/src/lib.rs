@@ -13,6 +13,7 @@ mod event;
 mod executive;
 mod image;
 pub mod ram;
+mod round_robin;
 pub mod sandbox;
 mod sched;
 pub mod stdio;

@@ -65,6 +65,18 @@ impl ReadyQueues {
         }
     }
 
+    /// The slots queued at `priority`, head first.
+    #[inline]
+    pub fn level(&self, priority: u8) -> &VecDeque<Slot> {
+        &self.levels[priority as usize]
+    }
+
+    /// Rotate `priority` by `n` places: the first `n` slots move to the tail in order,
+    /// as `n` round-robin rotations would.
+    pub fn rotate_by(&mut self, priority: u8, n: usize) {
+        self.levels[priority as usize].rotate_left(n);
+    }
+
     /// Remove a slot from its level (blocking, pausing, terminating). O(level length).
     pub fn remove(&mut self, priority: u8, slot: Slot) -> bool {
         let q = &mut self.levels[priority as usize];
@@ -98,6 +110,14 @@ mod tests {
         assert_eq!(q.head(), Some((10, 1)));
         q.rotate(10);
         assert_eq!(q.head(), Some((10, 2)));
+        q.push_back(10, 5);
+        q.rotate_by(10, 2);
+        assert_eq!(
+            q.level(10).iter().copied().collect::<Vec<_>>(),
+            vec![5, 2, 1]
+        );
+        q.rotate_by(10, 1);
+        assert!(q.remove(10, 5));
         q.push_back(0, 4);
         assert_eq!(q.head(), Some((0, 4)));
         assert!(q.remove(0, 4));

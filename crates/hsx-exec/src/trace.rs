@@ -112,6 +112,12 @@ impl TraceRing {
         entry
     }
 
+    /// Account for `n` records that were made but are already too old to keep (a
+    /// round-robin run inside the VM core writes only the newest `capacity`).
+    pub fn skip(&mut self, n: u64) {
+        self.next_seq += n;
+    }
+
     /// Entries, oldest first.
     pub fn entries(&self) -> impl DoubleEndedIterator<Item = &TraceEntry> {
         let split = if self.slots.len() < self.capacity {

@@ -122,40 +122,87 @@ pub struct Layout {
 /// Borrow a context's register bank and window out of VM RAM, disjointly.
 ///
 /// This is the only way the interpreter and tools reach registers: through `reg_base`.
-/// It runs at every VM call (so at every context switch): the checks are folded into one
-/// branch-free predicate, and the precise [`LayoutError`] is worked out only on failure.
+/// It runs at every VM call: [`Placement::of`] checks the record, [`Placement::carve`]
+/// borrows the two arenas.
 #[inline]
 pub fn split_ram<'r>(
     ctx: &Context,
     ram: &'r mut [u32],
 ) -> Result<(&'r mut [u32; REGISTERS], &'r mut [u8]), LayoutError> {
-    let (bank, win, win_words) = (
-        (ctx.reg_base / 4) as usize,
-        (ctx.stack_base / 4) as usize,
-        (ctx.window_size / 4) as usize,
-    );
-    let words = ram.len();
-    let bad_bounds = ((ctx.reg_base | ctx.stack_base | ctx.window_size) & 3 != 0)
-        | (ctx.window_size > 0x1_0000)
-        | (ctx.stack_limit >= ctx.stack_top)
-        | (ctx.stack_top > ctx.window_size);
-    let fits = (bank + REGISTERS <= words) & (win + win_words <= words);
-    let disjoint = (bank + REGISTERS <= win) | (win + win_words <= bank);
-    if bad_bounds | !fits | !disjoint {
-        return Err(ctx
-            .validate(words * 4)
-            .err()
-            .unwrap_or(LayoutError::OutOfRam));
+    Placement::of(ctx, ram.len())?
+        .carve(ram)
+        .ok_or(LayoutError::OutOfRam)
+}
+
+/// A context's register bank and window as word ranges of VM RAM, checked once.
+///
+/// The round-robin loop ([`crate::run_ring`]) checks every member's record when it
+/// starts and then, at each switch, only carves the two arenas out of VM RAM again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Placement {
+    bank: usize,
+    win: usize,
+    win_words: usize,
+}
+
+impl Placement {
+    /// Check `ctx` against a VM RAM of `ram_words` words. The checks are folded into one
+    /// branch-free predicate; the precise [`LayoutError`] is worked out only on failure.
+    #[inline]
+    pub(crate) fn of(ctx: &Context, ram_words: usize) -> Result<Placement, LayoutError> {
+        let (bank, win, win_words) = (
+            (ctx.reg_base / 4) as usize,
+            (ctx.stack_base / 4) as usize,
+            (ctx.window_size / 4) as usize,
+        );
+        let bad_bounds = ((ctx.reg_base | ctx.stack_base | ctx.window_size) & 3 != 0)
+            | (ctx.window_size > 0x1_0000)
+            | (ctx.stack_limit >= ctx.stack_top)
+            | (ctx.stack_top > ctx.window_size);
+        let fits = (bank + REGISTERS <= ram_words) & (win + win_words <= ram_words);
+        let disjoint = (bank + REGISTERS <= win) | (win + win_words <= bank);
+        if bad_bounds | !fits | !disjoint {
+            return Err(ctx
+                .validate(ram_words * 4)
+                .err()
+                .unwrap_or(LayoutError::OutOfRam));
+        }
+        Ok(Placement {
+            bank,
+            win,
+            win_words,
+        })
     }
-    let (regs, window) = if bank < win {
-        let (lo, hi) = ram.split_at_mut(win);
-        (&mut lo[bank..bank + REGISTERS], &mut hi[..win_words])
-    } else {
-        let (lo, hi) = ram.split_at_mut(bank);
-        (&mut hi[..REGISTERS], &mut lo[win..win + win_words])
+
+    /// A placement that never carves: stands for a record that does not fit.
+    pub(crate) const NONE: Placement = Placement {
+        bank: usize::MAX,
+        win: 0,
+        win_words: 0,
     };
-    let regs: &mut [u32; REGISTERS] = regs.try_into().map_err(|_| LayoutError::OutOfRam)?;
-    Ok((regs, bytemuck::cast_slice_mut(window)))
+
+    /// Borrow the bank and the window. `None` only if `ram` is not the VM RAM the
+    /// placement was checked against (shorter).
+    #[inline(always)]
+    pub(crate) fn carve(self, ram: &mut [u32]) -> Option<(&mut [u32; REGISTERS], &mut [u8])> {
+        let Placement {
+            bank,
+            win,
+            win_words,
+        } = self;
+        let (regs, window) = if bank < win {
+            let (lo, hi) = ram.split_at_mut_checked(win)?;
+            (
+                lo.get_mut(bank..bank + REGISTERS)?,
+                hi.get_mut(..win_words)?,
+            )
+        } else {
+            let (lo, hi) = ram.split_at_mut_checked(bank)?;
+            (hi.get_mut(..REGISTERS)?, lo.get_mut(win..win + win_words)?)
+        };
+        let regs: &mut [u32; REGISTERS] = regs.try_into().ok()?;
+        Some((regs, bytemuck::cast_slice_mut(window)))
+    }
 }
 
 /// Read a context's registers from VM RAM (for tools: dumpregs, debugger, `--json`).

@@ -19,29 +19,48 @@ const NAN16: u16 = 0x7E00;
 /// `budget = 1` is the single step used by the executive for breakpoints, watches and
 /// tracing; the result is identical to running the same instructions in one call.
 pub fn run(ctx: &mut Context, ram: &mut [u32], program: &Program, budget: u64) -> RunResult {
-    let (regs, mem) = match split_ram(ctx, ram) {
-        Ok(parts) => parts,
-        Err(e) => {
-            return RunResult {
-                exit: Exit::Layout(e),
-                retired: 0,
-            };
+    match split_ram(ctx, ram) {
+        Ok((regs, mem)) => {
+            let mut flags = Flags::explicit(ctx.psw);
+            let result = run_turn(ctx, &mut flags, regs, mem, program, budget);
+            ctx.psw = flags.psw();
+            result
         }
-    };
+        Err(e) => RunResult {
+            exit: Exit::Layout(e),
+            retired: 0,
+        },
+    }
+}
+
+/// Execute up to `budget` instructions of `ctx` whose bank and window are already
+/// borrowed out of VM RAM, with its flags in `flags` (the caller writes the PSW back);
+/// write PC and SP back and add the retired count to `ctx.steps`. Shared by [`run`] and
+/// the round-robin loop ([`crate::run_ring`]), which keeps each member's flags lazy
+/// between turns.
+#[inline(always)]
+pub(crate) fn run_turn(
+    ctx: &mut Context,
+    flags: &mut Flags,
+    regs: &mut [u32; REGISTERS],
+    mem: &mut [u8],
+    program: &Program,
+    budget: u64,
+) -> RunResult {
     let mut core = Core {
         regs,
         mem,
         pc: ctx.pc,
-        flags: Flags::explicit(ctx.psw),
+        flags: *flags,
         sp: ctx.sp,
         stack: ctx,
         left: budget,
     };
     let exit = core.execute(program);
     let retired = budget - core.left;
-    let (pc, psw, sp) = (core.pc, core.flags.psw(), core.sp);
+    let (pc, sp) = (core.pc, core.sp);
+    *flags = core.flags;
     ctx.pc = pc;
-    ctx.psw = psw;
     ctx.sp = sp;
     ctx.steps += retired;
     RunResult { exit, retired }
@@ -52,32 +71,364 @@ pub fn step(ctx: &mut Context, ram: &mut [u32], program: &Program) -> RunResult 
     run(ctx, ram, program, 1)
 }
 
+/// Every op's semantics, written once and expanded into each driver loop ([`Core::execute`]
+/// and the round-robin loop of `ring.rs`), so each driver keeps straight-line control
+/// flow from the handlers back to its loop head. The driver passes its core, the op, its
+/// index and the sentinel index, and defines three local macros: `next!()` continues at
+/// `$ip` (already updated), `far!(address)` continues at a byte address that still has
+/// to be validated, `stop!(exit)` ends the run. An op that falls out of the match has
+/// retired nothing yet: the driver retires it and continues at `$ip + 1`.
+macro_rules! dispatch {
+    ($core:ident, $op:ident, $ip:ident, $end:ident) => {
+        match $op.kind {
+            Kind::Ldi => $core.set($op.rd, $op.imm),
+            Kind::Ld => match $core.load::<4>(ea!($core, $op)) {
+                Some(b) => $core.set($op.rd, u32::from_le_bytes(b)),
+                None => fault!($core, $ip, Fault::MemFault),
+            },
+            Kind::Ldb => match $core.load::<1>(ea!($core, $op)) {
+                Some(b) => $core.set($op.rd, b[0] as u32),
+                None => fault!($core, $ip, Fault::MemFault),
+            },
+            Kind::Ldh => match $core.load::<2>(ea!($core, $op)) {
+                Some(b) => $core.set($op.rd, u16::from_le_bytes(b) as u32),
+                None => fault!($core, $ip, Fault::MemFault),
+            },
+            Kind::St => {
+                let v = $core.r($op.rs2);
+                if !$core.store(ea!($core, $op), v.to_le_bytes()) {
+                    fault!($core, $ip, Fault::MemFault);
+                }
+            }
+            Kind::Stb => {
+                let v = $core.r($op.rs2) as u8;
+                if !$core.store(ea!($core, $op), [v]) {
+                    fault!($core, $ip, Fault::MemFault);
+                }
+            }
+            Kind::Sth => {
+                let v = $core.r($op.rs2) as u16;
+                if !$core.store(ea!($core, $op), v.to_le_bytes()) {
+                    fault!($core, $ip, Fault::MemFault);
+                }
+            }
+            Kind::Mov => $core.set($op.rd, $core.r($op.rs1)),
+            Kind::Add => {
+                $core.add($op.rd, $op.rs1, $op.rs2);
+            }
+            Kind::Sub => {
+                $core.sub($op.rd, $op.rs1, $op.rs2);
+            }
+            Kind::Cmp => {
+                $core.cmp($op.rs1, $op.rs2);
+            }
+            Kind::And => {
+                $core.and($op.rd, $op.rs1, $op.rs2);
+            }
+            Kind::Adc => {
+                let (a, b) = ($core.r($op.rs1), $core.r($op.rs2));
+                let cin = $core.flags.carry();
+                let wide = a as u64 + b as u64 + cin as u64;
+                let r = wide as u32;
+                let v = ((a ^ r) & (b ^ r)) >> 31;
+                $core.flags =
+                    Flags::explicit_result(zn(r) | ((wide >> 32) as u32) << 1 | v << 3, r);
+                $core.set($op.rd, r);
+            }
+            Kind::Sbc => {
+                let (a, b) = ($core.r($op.rs1), $core.r($op.rs2));
+                let borrow = 1 - $core.flags.carry();
+                let r = a.wrapping_sub(b).wrapping_sub(borrow);
+                let c = (a as u64 >= b as u64 + borrow as u64) as u32;
+                let v = ((a ^ b) & (a ^ r)) >> 31;
+                $core.flags = Flags::explicit_result(zn(r) | c << 1 | v << 3, r);
+                $core.set($op.rd, r);
+            }
+            Kind::Mul => {
+                let wide = $core.r($op.rs1) as u64 * $core.r($op.rs2) as u64;
+                let r = wide as u32;
+                let cv = ((wide >> 32) != 0) as u32;
+                $core.flags = Flags::explicit_result(zn(r) | cv << 1 | cv << 3, r);
+                $core.set($op.rd, r);
+            }
+            Kind::Div => {
+                let (a, b) = ($core.r($op.rs1) as i32, $core.r($op.rs2) as i32);
+                if b == 0 {
+                    fault!($core, $ip, Fault::DivZero);
+                }
+                let r = a.wrapping_div(b) as u32;
+                $core.flags = Flags::logic(r);
+                $core.set($op.rd, r);
+            }
+            Kind::Or => {
+                let r = $core.r($op.rs1) | $core.r($op.rs2);
+                $core.flags = Flags::logic(r);
+                $core.set($op.rd, r);
+            }
+            Kind::Xor => {
+                let r = $core.r($op.rs1) ^ $core.r($op.rs2);
+                $core.flags = Flags::logic(r);
+                $core.set($op.rd, r);
+            }
+            Kind::Not => {
+                let r = !$core.r($op.rs1);
+                $core.flags = Flags::logic(r);
+                $core.set($op.rd, r);
+            }
+            Kind::Lsl => {
+                $core.shift($op.rd, $op.rs1, $op.rs2, |a, s| (a << s, (a >> (32 - s)) & 1))
+            }
+            Kind::Lsr => {
+                $core.shift($op.rd, $op.rs1, $op.rs2, |a, s| (a >> s, (a >> (s - 1)) & 1))
+            }
+            Kind::Asr => $core.shift($op.rd, $op.rs1, $op.rs2, |a, s| {
+                (((a as i32) >> s) as u32, (a >> (s - 1)) & 1)
+            }),
+            Kind::Jmp => {
+                $core.left -= 1;
+                $ip = $op.imm as usize;
+                next!();
+            }
+            Kind::Jz => {
+                $core.left -= 1;
+                $ip = if $core.flags.zero() {
+                    $op.imm as usize
+                } else {
+                    $ip + 1
+                };
+                next!();
+            }
+            Kind::Jnz => {
+                $core.left -= 1;
+                $ip = if $core.flags.zero() {
+                    $ip + 1
+                } else {
+                    $op.imm as usize
+                };
+                next!();
+            }
+            Kind::JmpFar => {
+                $core.left -= 1;
+                far!($op.imm);
+            }
+            Kind::JzFar => {
+                if $core.flags.zero() {
+                    $core.left -= 1;
+                    far!($op.imm);
+                }
+            }
+            Kind::JnzFar => {
+                if !$core.flags.zero() {
+                    $core.left -= 1;
+                    far!($op.imm);
+                }
+            }
+            Kind::AddJz => fused!($core, $ip, $op.imm, $core.add($op.rd, $op.rs1, $op.rs2), ==),
+            Kind::AddJnz => fused!($core, $ip, $op.imm, $core.add($op.rd, $op.rs1, $op.rs2), !=),
+            Kind::SubJz => fused!($core, $ip, $op.imm, $core.sub($op.rd, $op.rs1, $op.rs2), ==),
+            Kind::SubJnz => fused!($core, $ip, $op.imm, $core.sub($op.rd, $op.rs1, $op.rs2), !=),
+            Kind::CmpJz => fused!($core, $ip, $op.imm, $core.cmp($op.rs1, $op.rs2), ==),
+            Kind::CmpJnz => fused!($core, $ip, $op.imm, $core.cmp($op.rs1, $op.rs2), !=),
+            Kind::AndJz => fused!($core, $ip, $op.imm, $core.and($op.rd, $op.rs1, $op.rs2), ==),
+            Kind::AndJnz => fused!($core, $ip, $op.imm, $core.and($op.rd, $op.rs1, $op.rs2), !=),
+            Kind::CallAbs | Kind::CallReg => {
+                let target = if $op.kind == Kind::CallAbs {
+                    $op.imm
+                } else {
+                    $core.r($op.rs1).wrapping_add($op.imm) & 0xFFFF
+                };
+                let Some(sp) = $core
+                    .sp
+                    .checked_sub(4)
+                    .filter(|&sp| sp >= $core.stack.stack_limit)
+                else {
+                    fault!($core, $ip, Fault::StackOverflow);
+                };
+                let ret = (($ip as u32) << 2).wrapping_add(4);
+                if !$core.store(sp, ret.to_le_bytes()) {
+                    fault!($core, $ip, Fault::MemFault);
+                }
+                $core.sp = sp;
+                $core.set(15, sp);
+                $core.stack.call_depth += 1;
+                $core.left -= 1;
+                if target & 3 == 0 && ((target >> 2) as usize) < $end {
+                    $ip = (target >> 2) as usize;
+                    next!();
+                }
+                far!(target);
+            }
+            Kind::Ret => {
+                if $core.stack.call_depth == 0 {
+                    $core.pc = ($ip as u32) << 2;
+                    stop!(Exit::Exit { status: $core.r(0) });
+                }
+                if $core
+                    .sp
+                    .checked_add(4)
+                    .is_none_or(|e| e > $core.stack.stack_top)
+                {
+                    fault!($core, $ip, Fault::StackUnderflow);
+                }
+                let Some(b) = $core.load::<4>($core.sp) else {
+                    fault!($core, $ip, Fault::MemFault);
+                };
+                $core.sp += 4;
+                $core.set(15, $core.sp);
+                $core.stack.call_depth -= 1;
+                $core.left -= 1;
+                let target = u32::from_le_bytes(b);
+                if target & 3 == 0 && ((target >> 2) as usize) < $end {
+                    $ip = (target >> 2) as usize;
+                    next!();
+                }
+                far!(target);
+            }
+            Kind::Push => {
+                let v = $core.r($op.rs1);
+                let Some(sp) = $core
+                    .sp
+                    .checked_sub(4)
+                    .filter(|&sp| sp >= $core.stack.stack_limit)
+                else {
+                    fault!($core, $ip, Fault::StackOverflow);
+                };
+                if !$core.store(sp, v.to_le_bytes()) {
+                    fault!($core, $ip, Fault::MemFault);
+                }
+                $core.sp = sp;
+                $core.set(15, sp);
+            }
+            Kind::Pop => {
+                if $core
+                    .sp
+                    .checked_add(4)
+                    .is_none_or(|e| e > $core.stack.stack_top)
+                {
+                    fault!($core, $ip, Fault::StackUnderflow);
+                }
+                let Some(b) = $core.load::<4>($core.sp) else {
+                    fault!($core, $ip, Fault::MemFault);
+                };
+                $core.sp += 4;
+                $core.set(15, $core.sp);
+                $core.set($op.rd, u32::from_le_bytes(b));
+            }
+            Kind::Svc => {
+                $core.pc = (($ip as u32) << 2) + 4;
+                $core.left -= 1;
+                stop!(Exit::Trap {
+                    module: ($op.imm >> 8) as u8 & 0xF,
+                    function: $op.imm as u8,
+                });
+            }
+            Kind::Brk => {
+                let pc = ($ip as u32) << 2;
+                $core.pc = pc + 4;
+                $core.left -= 1;
+                stop!(Exit::Break {
+                    code: $op.imm as u8,
+                    pc,
+                });
+            }
+            Kind::Fadd | Kind::Fsub | Kind::Fmul | Kind::Fdiv => {
+                let (a, b) = ($core.r($op.rs1), $core.r($op.rs2));
+                let r = match $op.kind {
+                    Kind::Fadd => f16_op(a, b, |x, y| x + y),
+                    Kind::Fsub => f16_op(a, b, |x, y| x - y),
+                    Kind::Fmul => f16_op(a, b, |x, y| x * y),
+                    _ => f16_op(a, b, |x, y| x / y),
+                };
+                let d = $core.r($op.rd);
+                $core.set($op.rd, (d & 0xFFFF_0000) | r as u32);
+            }
+            Kind::I2f => {
+                let x = f16::from_f64($core.r($op.rs1) as i32 as f64);
+                let d = $core.r($op.rd);
+                $core.set($op.rd, (d & 0xFFFF_0000) | x.to_bits() as u32);
+            }
+            Kind::F2i => {
+                let x = f16::from_bits($core.r($op.rs1) as u16).to_f32();
+                $core.set($op.rd, x as i32 as u32);
+            }
+            Kind::Ldi32 => {
+                $core.set($op.rd, $op.imm);
+                $core.left -= 1;
+                $ip += 2;
+                next!();
+            }
+            Kind::Ldi32Truncated | Kind::End => fault!($core, $ip, Fault::PcOutOfRange),
+            Kind::Illegal => fault!($core, $ip, Fault::IllegalOpcode),
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// Fault at op `$ip`: R0 = the fault code, PC on the instruction, nothing retired.
+macro_rules! fault {
+    ($core:ident, $ip:expr, $f:expr) => {{
+        let f: Fault = $f;
+        $core.pc = ($ip as u32) << 2;
+        $core.set(0, f.code());
+        stop!(Exit::Fault {
+            fault: f,
+            pc: $core.pc,
+        })
+    }};
+}
+pub(crate) use fault;
+
+/// A fused `ALU; JZ/JNZ` pair: the ALU op always executes; the branch is taken in the
+/// same dispatch only if the budget covers it too (JZ: `==`, JNZ: `!=` zero), otherwise
+/// the op retires alone and the branch runs as its own op next time.
+macro_rules! fused {
+    ($core:ident, $ip:ident, $target:expr, $alu:expr, $cmp:tt) => {{
+        let r = $alu;
+        if $core.left >= 2 {
+            $core.left -= 2;
+            $ip = if r $cmp 0 { $target as usize } else { $ip + 2 };
+            next!();
+        }
+    }};
+}
+pub(crate) use fused;
+
+/// Effective address of a load or store: `(rs1 + imm) & 0xFFFF`.
+macro_rules! ea {
+    ($core:ident, $op:expr) => {
+        $core.r($op.rs1).wrapping_add($op.imm) & 0xFFFF
+    };
+}
+pub(crate) use ea;
+
 /// Interpreter state. PC, flags, SP and the budget stay in host registers; the call
 /// depth and the stack bounds are used only by stack instructions and stay in the
 /// context record, which keeps register pressure off the dispatch loop.
-struct Core<'r> {
-    regs: &'r mut [u32; REGISTERS],
-    mem: &'r mut [u8],
-    pc: u32,
-    flags: Flags,
-    sp: u32,
-    stack: &'r mut Context,
-    left: u64,
+pub(crate) struct Core<'r> {
+    pub(crate) regs: &'r mut [u32; REGISTERS],
+    pub(crate) mem: &'r mut [u8],
+    pub(crate) pc: u32,
+    pub(crate) flags: Flags,
+    pub(crate) sp: u32,
+    pub(crate) stack: &'r mut Context,
+    pub(crate) left: u64,
 }
 
 /// Flags are evaluated lazily: ADD, SUB/CMP and logic ops record their operands and
 /// result, and the PSW is computed only when something reads it (ADC/SBC and shifts by
 /// zero read C, JZ/JNZ read Z, and `run` writes the PSW back into the context on every
 /// exit). Z and N always follow the last result.
-#[derive(Clone, Copy)]
-struct Flags {
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Flags {
     kind: FlagKind,
     a: u32,
     b: u32,
     r: u32,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// `u32`-sized so that [`Flags`] is four plain words (no padding to copy at a switch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
 enum FlagKind {
     /// `a` holds the whole PSW; `r` is 0 iff Z is set.
     Explicit,
@@ -89,12 +440,12 @@ enum FlagKind {
 
 impl Flags {
     #[inline(always)]
-    fn explicit(psw: u32) -> Flags {
+    pub(crate) fn explicit(psw: u32) -> Flags {
         Flags::explicit_result(psw & hsx_isa::psw::MASK, (psw & 1 == 0) as u32)
     }
 
     #[inline(always)]
-    fn explicit_result(psw: u32, r: u32) -> Flags {
+    pub(crate) fn explicit_result(psw: u32, r: u32) -> Flags {
         Flags {
             kind: FlagKind::Explicit,
             a: psw,
@@ -104,7 +455,7 @@ impl Flags {
     }
 
     #[inline(always)]
-    fn logic(r: u32) -> Flags {
+    pub(crate) fn logic(r: u32) -> Flags {
         Flags {
             kind: FlagKind::Logic,
             a: 0,
@@ -114,17 +465,17 @@ impl Flags {
     }
 
     #[inline(always)]
-    fn zero(&self) -> bool {
+    pub(crate) fn zero(&self) -> bool {
         self.r == 0
     }
 
     #[inline(always)]
-    fn carry(&self) -> u32 {
+    pub(crate) fn carry(&self) -> u32 {
         (self.psw() >> 1) & 1
     }
 
     #[inline(always)]
-    fn psw(&self) -> u32 {
+    pub(crate) fn psw(&self) -> u32 {
         let Flags { kind, a, b, r } = *self;
         match kind {
             FlagKind::Explicit => a,
@@ -136,12 +487,12 @@ impl Flags {
 }
 
 #[inline(always)]
-fn zn(r: u32) -> u32 {
+pub(crate) fn zn(r: u32) -> u32 {
     ((r == 0) as u32) | ((r >> 31) << 2)
 }
 
 #[inline(always)]
-fn f16_op(a: u32, b: u32, f: impl Fn(f32, f32) -> f32) -> u16 {
+pub(crate) fn f16_op(a: u32, b: u32, f: impl Fn(f32, f32) -> f32) -> u16 {
     let x = f16::from_bits(a as u16).to_f32();
     let y = f16::from_bits(b as u16).to_f32();
     let r = f16::from_f32(f(x, y));
@@ -150,17 +501,17 @@ fn f16_op(a: u32, b: u32, f: impl Fn(f32, f32) -> f32) -> u16 {
 
 impl Core<'_> {
     #[inline(always)]
-    fn r(&self, n: u8) -> u32 {
+    pub(crate) fn r(&self, n: u8) -> u32 {
         u32::from_le(self.regs[(n & 15) as usize])
     }
 
     #[inline(always)]
-    fn set(&mut self, n: u8, v: u32) {
+    pub(crate) fn set(&mut self, n: u8, v: u32) {
         self.regs[(n & 15) as usize] = v.to_le();
     }
 
     #[inline(always)]
-    fn load<const N: usize>(&self, ea: u32) -> Option<[u8; N]> {
+    pub(crate) fn load<const N: usize>(&self, ea: u32) -> Option<[u8; N]> {
         let ea = ea as usize;
         self.mem.get(ea..ea + N).map(|s| {
             let mut b = [0; N];
@@ -170,7 +521,7 @@ impl Core<'_> {
     }
 
     #[inline(always)]
-    fn store<const N: usize>(&mut self, ea: u32, bytes: [u8; N]) -> bool {
+    pub(crate) fn store<const N: usize>(&mut self, ea: u32, bytes: [u8; N]) -> bool {
         let ea = ea as usize;
         match self.mem.get_mut(ea..ea + N) {
             Some(s) => {
@@ -189,38 +540,9 @@ impl Core<'_> {
     /// decode. Anything that moves the PC elsewhere (far branch, RET to an arbitrary
     /// address) leaves the inner loop and the outer loop re-validates the PC.
     #[inline(always)]
-    fn execute(&mut self, program: &Program) -> Exit {
+    pub(crate) fn execute(&mut self, program: &Program) -> Exit {
         let ops = program.ops();
         let end = ops.len() - 1;
-        macro_rules! fault {
-            ($ip:expr, $f:expr) => {{
-                let f: Fault = $f;
-                self.pc = ($ip as u32) << 2;
-                self.set(0, f.code());
-                return Exit::Fault {
-                    fault: f,
-                    pc: self.pc,
-                };
-            }};
-        }
-        // A fused `ALU; JZ/JNZ` pair: the ALU op always executes; the branch is taken in
-        // the same dispatch only if the budget covers it too (JZ: `==`, JNZ: `!=` zero),
-        // otherwise the op retires alone and the branch runs as its own op next time.
-        macro_rules! fused {
-            ($ip:ident, $target:expr, $alu:expr, $cmp:tt) => {{
-                let r = $alu;
-                if self.left >= 2 {
-                    self.left -= 2;
-                    $ip = if r $cmp 0 { $target as usize } else { $ip + 2 };
-                    continue;
-                }
-            }};
-        }
-        macro_rules! ea {
-            ($op:expr) => {
-                self.r($op.rs1).wrapping_add($op.imm) & 0xFFFF
-            };
-        }
         loop {
             if self.left == 0 {
                 return Exit::Budget;
@@ -234,6 +556,21 @@ impl Core<'_> {
                 };
             }
             let mut ip = (self.pc >> 2) as usize;
+            macro_rules! next {
+                () => {
+                    continue
+                };
+            }
+            macro_rules! far {
+                ($target:expr) => {
+                    break $target
+                };
+            }
+            macro_rules! stop {
+                ($exit:expr) => {
+                    return $exit
+                };
+            }
             // Leaves with the (retired) far target of a branch or RET.
             let far: u32 = loop {
                 if self.left == 0 {
@@ -241,286 +578,7 @@ impl Core<'_> {
                     return Exit::Budget;
                 }
                 let op = ops[ip];
-                match op.kind {
-                    Kind::Ldi => self.set(op.rd, op.imm),
-                    Kind::Ld => match self.load::<4>(ea!(op)) {
-                        Some(b) => self.set(op.rd, u32::from_le_bytes(b)),
-                        None => fault!(ip, Fault::MemFault),
-                    },
-                    Kind::Ldb => match self.load::<1>(ea!(op)) {
-                        Some(b) => self.set(op.rd, b[0] as u32),
-                        None => fault!(ip, Fault::MemFault),
-                    },
-                    Kind::Ldh => match self.load::<2>(ea!(op)) {
-                        Some(b) => self.set(op.rd, u16::from_le_bytes(b) as u32),
-                        None => fault!(ip, Fault::MemFault),
-                    },
-                    Kind::St => {
-                        let v = self.r(op.rs2);
-                        if !self.store(ea!(op), v.to_le_bytes()) {
-                            fault!(ip, Fault::MemFault);
-                        }
-                    }
-                    Kind::Stb => {
-                        let v = self.r(op.rs2) as u8;
-                        if !self.store(ea!(op), [v]) {
-                            fault!(ip, Fault::MemFault);
-                        }
-                    }
-                    Kind::Sth => {
-                        let v = self.r(op.rs2) as u16;
-                        if !self.store(ea!(op), v.to_le_bytes()) {
-                            fault!(ip, Fault::MemFault);
-                        }
-                    }
-                    Kind::Mov => self.set(op.rd, self.r(op.rs1)),
-                    Kind::Add => {
-                        self.add(op.rd, op.rs1, op.rs2);
-                    }
-                    Kind::Sub => {
-                        self.sub(op.rd, op.rs1, op.rs2);
-                    }
-                    Kind::Cmp => {
-                        self.cmp(op.rs1, op.rs2);
-                    }
-                    Kind::And => {
-                        self.and(op.rd, op.rs1, op.rs2);
-                    }
-                    Kind::Adc => {
-                        let (a, b) = (self.r(op.rs1), self.r(op.rs2));
-                        let cin = self.flags.carry();
-                        let wide = a as u64 + b as u64 + cin as u64;
-                        let r = wide as u32;
-                        let v = ((a ^ r) & (b ^ r)) >> 31;
-                        self.flags =
-                            Flags::explicit_result(zn(r) | ((wide >> 32) as u32) << 1 | v << 3, r);
-                        self.set(op.rd, r);
-                    }
-                    Kind::Sbc => {
-                        let (a, b) = (self.r(op.rs1), self.r(op.rs2));
-                        let borrow = 1 - self.flags.carry();
-                        let r = a.wrapping_sub(b).wrapping_sub(borrow);
-                        let c = (a as u64 >= b as u64 + borrow as u64) as u32;
-                        let v = ((a ^ b) & (a ^ r)) >> 31;
-                        self.flags = Flags::explicit_result(zn(r) | c << 1 | v << 3, r);
-                        self.set(op.rd, r);
-                    }
-                    Kind::Mul => {
-                        let wide = self.r(op.rs1) as u64 * self.r(op.rs2) as u64;
-                        let r = wide as u32;
-                        let cv = ((wide >> 32) != 0) as u32;
-                        self.flags = Flags::explicit_result(zn(r) | cv << 1 | cv << 3, r);
-                        self.set(op.rd, r);
-                    }
-                    Kind::Div => {
-                        let (a, b) = (self.r(op.rs1) as i32, self.r(op.rs2) as i32);
-                        if b == 0 {
-                            fault!(ip, Fault::DivZero);
-                        }
-                        let r = a.wrapping_div(b) as u32;
-                        self.flags = Flags::logic(r);
-                        self.set(op.rd, r);
-                    }
-                    Kind::Or => {
-                        let r = self.r(op.rs1) | self.r(op.rs2);
-                        self.flags = Flags::logic(r);
-                        self.set(op.rd, r);
-                    }
-                    Kind::Xor => {
-                        let r = self.r(op.rs1) ^ self.r(op.rs2);
-                        self.flags = Flags::logic(r);
-                        self.set(op.rd, r);
-                    }
-                    Kind::Not => {
-                        let r = !self.r(op.rs1);
-                        self.flags = Flags::logic(r);
-                        self.set(op.rd, r);
-                    }
-                    Kind::Lsl => {
-                        self.shift(op.rd, op.rs1, op.rs2, |a, s| (a << s, (a >> (32 - s)) & 1))
-                    }
-                    Kind::Lsr => {
-                        self.shift(op.rd, op.rs1, op.rs2, |a, s| (a >> s, (a >> (s - 1)) & 1))
-                    }
-                    Kind::Asr => self.shift(op.rd, op.rs1, op.rs2, |a, s| {
-                        (((a as i32) >> s) as u32, (a >> (s - 1)) & 1)
-                    }),
-                    Kind::Jmp => {
-                        self.left -= 1;
-                        ip = op.imm as usize;
-                        continue;
-                    }
-                    Kind::Jz => {
-                        self.left -= 1;
-                        ip = if self.flags.zero() {
-                            op.imm as usize
-                        } else {
-                            ip + 1
-                        };
-                        continue;
-                    }
-                    Kind::Jnz => {
-                        self.left -= 1;
-                        ip = if self.flags.zero() {
-                            ip + 1
-                        } else {
-                            op.imm as usize
-                        };
-                        continue;
-                    }
-                    Kind::JmpFar => {
-                        self.left -= 1;
-                        break op.imm;
-                    }
-                    Kind::JzFar => {
-                        if self.flags.zero() {
-                            self.left -= 1;
-                            break op.imm;
-                        }
-                    }
-                    Kind::JnzFar => {
-                        if !self.flags.zero() {
-                            self.left -= 1;
-                            break op.imm;
-                        }
-                    }
-                    Kind::AddJz => fused!(ip, op.imm, self.add(op.rd, op.rs1, op.rs2), ==),
-                    Kind::AddJnz => fused!(ip, op.imm, self.add(op.rd, op.rs1, op.rs2), !=),
-                    Kind::SubJz => fused!(ip, op.imm, self.sub(op.rd, op.rs1, op.rs2), ==),
-                    Kind::SubJnz => fused!(ip, op.imm, self.sub(op.rd, op.rs1, op.rs2), !=),
-                    Kind::CmpJz => fused!(ip, op.imm, self.cmp(op.rs1, op.rs2), ==),
-                    Kind::CmpJnz => fused!(ip, op.imm, self.cmp(op.rs1, op.rs2), !=),
-                    Kind::AndJz => fused!(ip, op.imm, self.and(op.rd, op.rs1, op.rs2), ==),
-                    Kind::AndJnz => fused!(ip, op.imm, self.and(op.rd, op.rs1, op.rs2), !=),
-                    Kind::CallAbs | Kind::CallReg => {
-                        let target = if op.kind == Kind::CallAbs {
-                            op.imm
-                        } else {
-                            self.r(op.rs1).wrapping_add(op.imm) & 0xFFFF
-                        };
-                        let Some(sp) = self
-                            .sp
-                            .checked_sub(4)
-                            .filter(|&sp| sp >= self.stack.stack_limit)
-                        else {
-                            fault!(ip, Fault::StackOverflow);
-                        };
-                        let ret = ((ip as u32) << 2).wrapping_add(4);
-                        if !self.store(sp, ret.to_le_bytes()) {
-                            fault!(ip, Fault::MemFault);
-                        }
-                        self.sp = sp;
-                        self.set(15, sp);
-                        self.stack.call_depth += 1;
-                        self.left -= 1;
-                        if target & 3 == 0 && ((target >> 2) as usize) < end {
-                            ip = (target >> 2) as usize;
-                            continue;
-                        }
-                        break target;
-                    }
-                    Kind::Ret => {
-                        if self.stack.call_depth == 0 {
-                            self.pc = (ip as u32) << 2;
-                            return Exit::Exit { status: self.r(0) };
-                        }
-                        if self
-                            .sp
-                            .checked_add(4)
-                            .is_none_or(|end| end > self.stack.stack_top)
-                        {
-                            fault!(ip, Fault::StackUnderflow);
-                        }
-                        let Some(b) = self.load::<4>(self.sp) else {
-                            fault!(ip, Fault::MemFault);
-                        };
-                        self.sp += 4;
-                        self.set(15, self.sp);
-                        self.stack.call_depth -= 1;
-                        self.left -= 1;
-                        let target = u32::from_le_bytes(b);
-                        if target & 3 == 0 && ((target >> 2) as usize) < end {
-                            ip = (target >> 2) as usize;
-                            continue;
-                        }
-                        break target;
-                    }
-                    Kind::Push => {
-                        let v = self.r(op.rs1);
-                        let Some(sp) = self
-                            .sp
-                            .checked_sub(4)
-                            .filter(|&sp| sp >= self.stack.stack_limit)
-                        else {
-                            fault!(ip, Fault::StackOverflow);
-                        };
-                        if !self.store(sp, v.to_le_bytes()) {
-                            fault!(ip, Fault::MemFault);
-                        }
-                        self.sp = sp;
-                        self.set(15, sp);
-                    }
-                    Kind::Pop => {
-                        if self
-                            .sp
-                            .checked_add(4)
-                            .is_none_or(|end| end > self.stack.stack_top)
-                        {
-                            fault!(ip, Fault::StackUnderflow);
-                        }
-                        let Some(b) = self.load::<4>(self.sp) else {
-                            fault!(ip, Fault::MemFault);
-                        };
-                        self.sp += 4;
-                        self.set(15, self.sp);
-                        self.set(op.rd, u32::from_le_bytes(b));
-                    }
-                    Kind::Svc => {
-                        self.pc = ((ip as u32) << 2) + 4;
-                        self.left -= 1;
-                        return Exit::Trap {
-                            module: (op.imm >> 8) as u8 & 0xF,
-                            function: op.imm as u8,
-                        };
-                    }
-                    Kind::Brk => {
-                        let pc = (ip as u32) << 2;
-                        self.pc = pc + 4;
-                        self.left -= 1;
-                        return Exit::Break {
-                            code: op.imm as u8,
-                            pc,
-                        };
-                    }
-                    Kind::Fadd | Kind::Fsub | Kind::Fmul | Kind::Fdiv => {
-                        let (a, b) = (self.r(op.rs1), self.r(op.rs2));
-                        let r = match op.kind {
-                            Kind::Fadd => f16_op(a, b, |x, y| x + y),
-                            Kind::Fsub => f16_op(a, b, |x, y| x - y),
-                            Kind::Fmul => f16_op(a, b, |x, y| x * y),
-                            _ => f16_op(a, b, |x, y| x / y),
-                        };
-                        let d = self.r(op.rd);
-                        self.set(op.rd, (d & 0xFFFF_0000) | r as u32);
-                    }
-                    Kind::I2f => {
-                        let x = f16::from_f64(self.r(op.rs1) as i32 as f64);
-                        let d = self.r(op.rd);
-                        self.set(op.rd, (d & 0xFFFF_0000) | x.to_bits() as u32);
-                    }
-                    Kind::F2i => {
-                        let x = f16::from_bits(self.r(op.rs1) as u16).to_f32();
-                        self.set(op.rd, x as i32 as u32);
-                    }
-                    Kind::Ldi32 => {
-                        self.set(op.rd, op.imm);
-                        self.left -= 1;
-                        ip += 2;
-                        continue;
-                    }
-                    Kind::Ldi32Truncated | Kind::End => fault!(ip, Fault::PcOutOfRange),
-                    Kind::Illegal => fault!(ip, Fault::IllegalOpcode),
-                }
+                dispatch!(self, op, ip, end);
                 self.left -= 1;
                 ip += 1;
             };
@@ -528,8 +586,23 @@ impl Core<'_> {
         }
     }
 
+    /// The op index of `self.pc`, or a PC_OUT_OF_RANGE fault (R0 set) if it is not the
+    /// address of an instruction; `end` is the index of the sentinel op.
     #[inline(always)]
-    fn add(&mut self, rd: u8, rs1: u8, rs2: u8) -> u32 {
+    pub(crate) fn enter(&mut self, end: usize) -> Result<usize, Exit> {
+        if self.pc & 3 != 0 || (self.pc >> 2) as usize >= end {
+            let f = Fault::PcOutOfRange;
+            self.set(0, f.code());
+            return Err(Exit::Fault {
+                fault: f,
+                pc: self.pc,
+            });
+        }
+        Ok((self.pc >> 2) as usize)
+    }
+
+    #[inline(always)]
+    pub(crate) fn add(&mut self, rd: u8, rs1: u8, rs2: u8) -> u32 {
         let (a, b) = (self.r(rs1), self.r(rs2));
         let r = a.wrapping_add(b);
         self.flags = Flags {
@@ -543,7 +616,7 @@ impl Core<'_> {
     }
 
     #[inline(always)]
-    fn cmp(&mut self, rs1: u8, rs2: u8) -> u32 {
+    pub(crate) fn cmp(&mut self, rs1: u8, rs2: u8) -> u32 {
         let (a, b) = (self.r(rs1), self.r(rs2));
         let r = a.wrapping_sub(b);
         self.flags = Flags {
@@ -556,7 +629,7 @@ impl Core<'_> {
     }
 
     #[inline(always)]
-    fn sub(&mut self, rd: u8, rs1: u8, rs2: u8) -> u32 {
+    pub(crate) fn sub(&mut self, rd: u8, rs1: u8, rs2: u8) -> u32 {
         let r = self.cmp(rs1, rs2);
         self.set(rd, r);
         r
@@ -565,7 +638,7 @@ impl Core<'_> {
     /// LSL/LSR/ASR: `f(a, s)` gives (result, carry out) for s in 1..=31; s = 0 keeps
     /// the value and C.
     #[inline(always)]
-    fn shift(&mut self, rd: u8, rs1: u8, rs2: u8, f: impl Fn(u32, u32) -> (u32, u32)) {
+    pub(crate) fn shift(&mut self, rd: u8, rs1: u8, rs2: u8, f: impl Fn(u32, u32) -> (u32, u32)) {
         let a = self.r(rs1);
         let s = self.r(rs2) & 31;
         let (r, c) = if s == 0 {
@@ -578,7 +651,7 @@ impl Core<'_> {
     }
 
     #[inline(always)]
-    fn and(&mut self, rd: u8, rs1: u8, rs2: u8) -> u32 {
+    pub(crate) fn and(&mut self, rd: u8, rs1: u8, rs2: u8) -> u32 {
         let r = self.r(rs1) & self.r(rs2);
         self.flags = Flags::logic(r);
         self.set(rd, r);

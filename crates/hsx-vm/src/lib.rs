@@ -9,6 +9,8 @@
 //!   straight out of VM RAM and executes in place: nothing is copied in or out.
 //! * [`run`] returns an [`Exit`]: budget used up, SVC trap, BRK, exit, fault. The core
 //!   knows no system call; the executive services traps.
+//! * [`run_ring`] runs several contexts in round robin (a quantum each) inside the core,
+//!   so a switch costs a few stores and loads instead of a trip through the scheduler.
 //!
 //! `no_std`, no allocation after [`Program`] construction, no `unsafe`.
 #![no_std]
@@ -21,6 +23,7 @@ mod bare;
 mod context;
 mod interp;
 mod program;
+mod ring;
 
 pub use bare::BareVm;
 pub use context::{
@@ -30,3 +33,4 @@ pub use context::{
 pub use hsx_isa::Fault;
 pub use interp::{run, step};
 pub use program::Program;
+pub use ring::{Member, RingRun, run_ring};

@@ -101,6 +101,12 @@ pub struct Program {
     code_len: u32,
 }
 
+impl AsRef<Program> for Program {
+    fn as_ref(&self) -> &Program {
+        self
+    }
+}
+
 impl Program {
     /// Decode big-endian code bytes. A trailing partial word (not produced by a valid
     /// image) is ignored: fetching it faults PC_OUT_OF_RANGE as `code_len` says.

@@ -6,12 +6,14 @@
 //! * a context never touches VM RAM outside its own register bank and window;
 //! * running N steps in one call equals N single steps and any other split of the budget
 //!   (this guards the fused ALU+branch ops and the lazy flags);
+//! * round robin inside the core (`run_ring`) ends exactly where running each member's
+//!   turns one `run` call at a time ends: same exit, counts, records, log and VM RAM;
 //! * stepped in lockstep with a reference model (a direct transcription of §3-§8 with no
 //!   pre-decoding, fusion or lazy flags), the VM reaches the same outcome and state after
 //!   every instruction; ALU flags and f16 results also have focused reference checks.
 
 use hsx_isa::{Fault, Opcode, Word, encode, sext12};
-use hsx_vm::{BareVm, Context, Exit, Layout, Program, RunResult};
+use hsx_vm::{BareVm, Context, Exit, Layout, Member, Program, RingRun, RunResult};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
@@ -1061,6 +1063,113 @@ proptest! {
             }
         }
         prop_assert_eq!(snapshot(&a), snapshot(&b));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Round robin inside the core
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// `run_ring` against the turn-by-turn schedule it replaces (one `run` call per
+    /// turn, rotating when a quantum is used up): the same exit, retired count, rotations,
+    /// current member and turn left, the same context records and switch-in counts, the
+    /// same rotation log, and the same VM RAM byte for byte. Members run random code
+    /// (stops of every kind end the run), have random quanta and stacks, and one may have
+    /// a record that does not fit VM RAM.
+    #[test]
+    fn round_robin_in_the_core_equals_turn_by_turn_runs(
+        members in prop::collection::vec(
+            (prop_oneof![1 => program(), 2 => flag_program()], registers(), 1u32..4, 0u32..=8),
+            1..5,
+        ),
+        start_pick in any::<prop::sample::Index>(),
+        first_left in 0u32..3,
+        budget in 1u64..3000,
+        log_len in prop::sample::select(vec![0usize, 1, 4, 16]),
+        misfit in prop::option::weighted(0.1, any::<prop::sample::Index>()),
+        seed in any::<u64>(),
+    ) {
+        const WINDOW: u32 = 0x400;
+        let k = members.len();
+        let start = start_pick.index(k);
+        // Banks first, then the windows, all in one VM RAM.
+        let window_base = |j: u32| 0x100 + 0x40 * 8 + j * WINDOW;
+        let ram_words = (window_base(k as u32) / 4) as usize;
+        let mut ram = vec![0u32; ram_words];
+        fill_words(&mut ram, seed);
+        let programs: Vec<Program> = members.iter().map(|m| Program::from_words(&m.0)).collect();
+        let mut ctxs = Vec::new();
+        for (j, (_, regs, _, stack)) in members.iter().enumerate() {
+            let top = WINDOW - stack * 0x10;
+            let ctx = Context::new(0, Layout {
+                reg_base: 0x100 + 0x40 * j as u32,
+                window_base: window_base(j as u32),
+                window_size: WINDOW,
+                stack_top: top,
+                stack_limit: top.saturating_sub(0x20),
+            });
+            for (n, &v) in regs.iter().enumerate() {
+                hsx_vm::write_register(&ctx, &mut ram, n, v).unwrap();
+            }
+            ctxs.push(ctx);
+        }
+        if let Some(pick) = misfit {
+            // Bank inside its own window.
+            let c = &mut ctxs[pick.index(k)];
+            c.reg_base = c.stack_base;
+        }
+        let quanta: Vec<u32> = members.iter().map(|m| m.2).collect();
+
+        // Turn by turn.
+        let mut ref_ram = ram.clone();
+        let mut ref_ctxs = ctxs.clone();
+        let mut ref_entered = vec![0u32; k];
+        let mut ref_log = Vec::new();
+        let (mut i, mut total, mut turns) = (start, budget, 0u64);
+        let mut turn = if first_left == 0 { quanta[start] } else { first_left };
+        let expected = loop {
+            let r = hsx_vm::run(&mut ref_ctxs[i], &mut ref_ram, &programs[i], total.min(turn.into()));
+            total -= r.retired;
+            turn -= r.retired as u32;
+            if r.exit != Exit::Budget || turn != 0 {
+                break RingRun { exit: r.exit, retired: budget - total, turns, at: i, left: turn };
+            }
+            ref_log.push(ref_ctxs[i].pc);
+            turns += 1;
+            i = (i + 1) % k;
+            if total == 0 {
+                break RingRun { exit: Exit::Budget, retired: budget, turns, at: i, left: 0 };
+            }
+            ref_entered[i] += 1;
+            turn = quanta[i];
+        };
+
+        // In the core.
+        let mut ring: Vec<Member<&Program>> = ctxs
+            .iter()
+            .zip(&quanta)
+            .zip(&programs)
+            .map(|((&ctx, &q), p)| Member::new(ctx, q, p))
+            .collect();
+        let mut log = vec![0u32; log_len];
+        let run = hsx_vm::run_ring(&mut ring, &mut ram, start, first_left, budget, &mut log);
+
+        prop_assert_eq!(run, expected);
+        for (j, m) in ring.iter().enumerate() {
+            prop_assert_eq!(m.ctx, ref_ctxs[j], "member {} record", j);
+            prop_assert_eq!(m.entered, ref_entered[j], "member {} switches in", j);
+        }
+        let kept = ref_log.len().min(log_len);
+        for (r, &pc) in ref_log.iter().enumerate().skip(ref_log.len() - kept) {
+            prop_assert_eq!(log[r & (log_len - 1)], pc, "rotation {}", r);
+        }
+        prop_assert!(ram == ref_ram, "VM RAM differs");
     }
 }
 

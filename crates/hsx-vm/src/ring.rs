@@ -1,0 +1,226 @@
+//! Round robin inside the core (`executive.md` §5): several contexts that share one VM
+//! RAM take turns of `quantum` instructions each, in ring order, without returning to
+//! the caller between turns.
+//!
+//! A switch here is what the contract says it is and nothing more: the outgoing
+//! member's PC, PSW and SP go back into its context record, the incoming member's
+//! bank and window are carved out of VM RAM again (its record was checked when the run
+//! started), and the PC of the outgoing member goes into a rotation log so that the
+//! caller can write the scheduler trace afterwards. The caller (the executive) keeps
+//! its ready queue, counters and trace; [`RingRun`] tells it what happened.
+
+use crate::context::{Context, Exit, LayoutError, Placement};
+use half::f16;
+use hsx_isa::Fault;
+
+use crate::interp::{Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
+use crate::program::Kind;
+use crate::program::Program;
+
+/// One context taking part in a round-robin run.
+#[derive(Clone, Debug)]
+pub struct Member<C> {
+    /// The context record; PC, PSW, SP, call depth and steps are kept up to date.
+    pub ctx: Context,
+    /// Instructions per turn (0 counts as 1).
+    pub quantum: u32,
+    /// The member's code.
+    pub code: C,
+    /// Turns this member began inside [`run_ring`] (switches in; the first member's
+    /// running turn at the start is not counted).
+    pub entered: u32,
+    /// Where the bank and window are, checked when the run starts.
+    placement: Placement,
+    /// Why the record does not fit, if it does not.
+    misfit: Option<LayoutError>,
+    /// The flags, kept lazy between turns; the PSW is written back when the run ends.
+    flags: Flags,
+}
+
+impl<C: AsRef<Program>> Member<C> {
+    /// A member with a fresh `entered` count.
+    pub fn new(ctx: Context, quantum: u32, code: C) -> Member<C> {
+        Member {
+            ctx,
+            quantum,
+            code,
+            entered: 0,
+            placement: Placement::NONE,
+            misfit: None,
+            flags: Flags::explicit(0),
+        }
+    }
+}
+
+/// How a [`run_ring`] call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingRun {
+    /// Why it stopped: [`Exit::Budget`] when the budget ran out, otherwise the exit of
+    /// member `at` (trap, break, exit, fault, or a context that does not fit VM RAM).
+    pub exit: Exit,
+    /// Instructions retired by all members together.
+    pub retired: u64,
+    /// Turns that ran to the end of their quantum (rotations), in ring order from `start`.
+    pub turns: u64,
+    /// The member whose turn is current: the one that stopped, or the next in line.
+    pub at: usize,
+    /// Instructions left in member `at`'s turn. With [`Exit::Budget`], 0 means member
+    /// `at` has not begun its turn (the budget ran out exactly at a rotation).
+    pub left: u32,
+}
+
+/// Run `members` in round robin against `ram`, starting with member `start`, which has
+/// `first_left` instructions left in its turn (0: a whole quantum), until `budget`
+/// instructions have retired or a member stops (SVC, BRK, exit, fault).
+///
+/// After every turn that used its whole quantum, the outgoing member's PC is written to
+/// `rotations[turns % rotations.len()]` (the log keeps the newest rotations; it may be
+/// empty). Every record is checked against `ram` when the run starts; a member whose
+/// record does not fit stops the run with [`Exit::Layout`] when its turn comes, having
+/// run nothing.
+///
+/// # Panics
+/// If `members` is empty, `start` is out of range or the length of `rotations` is
+/// neither 0 nor a power of two.
+#[inline(never)]
+pub fn run_ring<C: AsRef<Program>>(
+    members: &mut [Member<C>],
+    ram: &mut [u32],
+    start: usize,
+    first_left: u32,
+    budget: u64,
+    rotations: &mut [u32],
+) -> RingRun {
+    assert!(start < members.len(), "ring start out of range");
+    assert!(
+        rotations.is_empty() || rotations.len().is_power_of_two(),
+        "rotation log length must be a power of two"
+    );
+    let log_mask = rotations.len().wrapping_sub(1);
+    for m in members.iter_mut() {
+        (m.placement, m.misfit) = match Placement::of(&m.ctx, ram.len()) {
+            Ok(p) => (p, None),
+            Err(e) => (Placement::NONE, Some(e)),
+        };
+        m.flags = Flags::explicit(m.ctx.psw);
+    }
+    let mut i = start;
+    let mut turn = if first_left == 0 {
+        members[start].quantum.max(1)
+    } else {
+        first_left
+    };
+    let mut total = budget;
+    let mut turns = 0u64;
+    let (exit, left_in_turn) = 'run: loop {
+        // Switch member `i` in: carve its bank and window, load its PC, flags and SP.
+        let Member {
+            ctx,
+            flags,
+            code,
+            placement,
+            misfit,
+            ..
+        } = &mut members[i];
+        let Some((regs, mem)) = placement.carve(ram) else {
+            break 'run (Exit::Layout(misfit.unwrap_or(LayoutError::OutOfRam)), turn);
+        };
+        let ops = code.as_ref().ops();
+        let end = ops.len() - 1;
+        let this_turn = total.min(u64::from(turn));
+        let mut core = Core {
+            regs,
+            mem,
+            pc: ctx.pc,
+            flags: *flags,
+            sp: ctx.sp,
+            stack: ctx,
+            left: this_turn,
+        };
+        // The turn: the loop of `Core::execute`, ending in `None` when the turn's budget
+        // is used up or in the member's exit.
+        let stopped: Option<Exit> = 'turn: {
+            let mut ip = match core.enter(end) {
+                Ok(ip) => ip,
+                Err(exit) => break 'turn Some(exit),
+            };
+            macro_rules! next {
+                () => {
+                    continue
+                };
+            }
+            macro_rules! far {
+                ($target:expr) => {{
+                    core.pc = $target;
+                    if core.left == 0 {
+                        break 'turn None;
+                    }
+                    match core.enter(end) {
+                        Ok(target) => {
+                            ip = target;
+                            continue;
+                        }
+                        Err(exit) => break 'turn Some(exit),
+                    }
+                }};
+            }
+            macro_rules! stop {
+                ($exit:expr) => {
+                    break 'turn Some($exit)
+                };
+            }
+            loop {
+                if core.left == 0 {
+                    core.pc = (ip as u32) << 2;
+                    break 'turn None;
+                }
+                let op = ops[ip];
+                dispatch!(core, op, ip, end);
+                core.left -= 1;
+                ip += 1;
+            }
+        };
+        // Switch it out: PC, SP and steps into its record, the flags stay lazy.
+        let used = this_turn - core.left;
+        *flags = core.flags;
+        let (pc, sp) = (core.pc, core.sp);
+        let ctx = core.stack;
+        ctx.pc = pc;
+        ctx.sp = sp;
+        ctx.steps += used;
+        total -= used;
+        turn -= used as u32;
+        if let Some(exit) = stopped {
+            break 'run (exit, turn);
+        }
+        if turn != 0 {
+            // The budget ran out inside the turn.
+            break 'run (Exit::Budget, turn);
+        }
+        // Quantum used up: rotate.
+        if let Some(slot) = rotations.get_mut(turns as usize & log_mask) {
+            *slot = pc;
+        }
+        turns += 1;
+        i += 1;
+        if i == members.len() {
+            i = 0;
+        }
+        if total == 0 {
+            break 'run (Exit::Budget, 0);
+        }
+        let next = &mut members[i];
+        next.entered += 1;
+        turn = next.quantum.max(1);
+    };
+    for m in members.iter_mut() {
+        m.ctx.psw = m.flags.psw();
+    }
+    RingRun {
+        exit,
+        retired: budget - total,
+        turns,
+        at: i,
+        left: left_in_turn,
+    }
+}
