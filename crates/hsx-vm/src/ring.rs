@@ -104,114 +104,122 @@ pub fn run_ring<C: AsRef<Program>>(
         };
         m.flags = Flags::explicit(m.ctx.psw);
     }
-    let mut i = start;
+    let k = members.len();
+    // Member `start` is already in its turn; every later turn is a switch in.
     let mut turn = if first_left == 0 {
         members[start].quantum.max(1)
     } else {
         first_left
     };
+    let mut switch_in = false;
+    let mut skip = start;
     let mut total = budget;
     let mut turns = 0u64;
-    let (exit, left_in_turn) = 'run: loop {
-        // Switch member `i` in: carve its bank and window, load its PC, flags and SP.
-        let Member {
-            ctx,
-            flags,
-            code,
-            placement,
-            misfit,
-            ..
-        } = &mut members[i];
-        let Some((regs, mem)) = placement.carve(ram) else {
-            break 'run (Exit::Layout(misfit.unwrap_or(LayoutError::OutOfRam)), turn);
-        };
-        let ops = code.as_ref().ops();
-        let end = ops.len() - 1;
-        let this_turn = total.min(u64::from(turn));
-        let mut core = Core {
-            regs,
-            mem,
-            pc: ctx.pc,
-            flags: *flags,
-            sp: ctx.sp,
-            stack: ctx,
-            left: this_turn,
-        };
-        // The turn: the loop of `Core::execute`, ending in `None` when the turn's budget
-        // is used up or in the member's exit.
-        let stopped: Option<Exit> = 'turn: {
-            let mut ip = match core.enter(end) {
-                Ok(ip) => ip,
-                Err(exit) => break 'turn Some(exit),
-            };
-            macro_rules! next {
-                () => {
-                    continue
-                };
+    let (exit, left_in_turn, at) = 'run: loop {
+        for (i, member) in members.iter_mut().enumerate().skip(skip) {
+            if switch_in {
+                member.entered += 1;
+                turn = member.quantum.max(1);
             }
-            macro_rules! far {
-                ($target:expr) => {{
-                    core.pc = $target;
+            switch_in = true;
+            // Switch the member in: carve its bank and window, load its PC, flags, SP.
+            let Member {
+                ctx,
+                flags,
+                code,
+                placement,
+                misfit,
+                ..
+            } = member;
+            let Some((regs, mem)) = placement.carve(ram) else {
+                break 'run (
+                    Exit::Layout(misfit.unwrap_or(LayoutError::OutOfRam)),
+                    turn,
+                    i,
+                );
+            };
+            let ops = code.as_ref().ops();
+            let end = ops.len() - 1;
+            let this_turn = total.min(u64::from(turn));
+            let mut core = Core {
+                regs,
+                mem,
+                pc: ctx.pc,
+                flags: *flags,
+                sp: ctx.sp,
+                stack: ctx,
+                left: this_turn,
+            };
+            // The turn: the loop of `Core::execute`, ending in `None` when the turn's budget
+            // is used up or in the member's exit.
+            let stopped: Option<Exit> = 'turn: {
+                let mut ip = match core.enter(end) {
+                    Ok(ip) => ip,
+                    Err(exit) => break 'turn Some(exit),
+                };
+                macro_rules! next {
+                    () => {
+                        continue
+                    };
+                }
+                macro_rules! far {
+                    ($target:expr) => {{
+                        core.pc = $target;
+                        if core.left == 0 {
+                            break 'turn None;
+                        }
+                        match core.enter(end) {
+                            Ok(target) => {
+                                ip = target;
+                                continue;
+                            }
+                            Err(exit) => break 'turn Some(exit),
+                        }
+                    }};
+                }
+                macro_rules! stop {
+                    ($exit:expr) => {
+                        break 'turn Some($exit)
+                    };
+                }
+                loop {
                     if core.left == 0 {
+                        core.pc = (ip as u32) << 2;
                         break 'turn None;
                     }
-                    match core.enter(end) {
-                        Ok(target) => {
-                            ip = target;
-                            continue;
-                        }
-                        Err(exit) => break 'turn Some(exit),
-                    }
-                }};
-            }
-            macro_rules! stop {
-                ($exit:expr) => {
-                    break 'turn Some($exit)
-                };
-            }
-            loop {
-                if core.left == 0 {
-                    core.pc = (ip as u32) << 2;
-                    break 'turn None;
+                    let op = ops[ip];
+                    dispatch!(core, op, ip, end);
+                    core.left -= 1;
+                    ip += 1;
                 }
-                let op = ops[ip];
-                dispatch!(core, op, ip, end);
-                core.left -= 1;
-                ip += 1;
+            };
+            // Switch it out: PC, SP and steps into its record, the flags stay lazy.
+            let used = this_turn - core.left;
+            *flags = core.flags;
+            let (pc, sp) = (core.pc, core.sp);
+            let ctx = core.stack;
+            ctx.pc = pc;
+            ctx.sp = sp;
+            ctx.steps += used;
+            total -= used;
+            turn -= used as u32;
+            if let Some(exit) = stopped {
+                break 'run (exit, turn, i);
             }
-        };
-        // Switch it out: PC, SP and steps into its record, the flags stay lazy.
-        let used = this_turn - core.left;
-        *flags = core.flags;
-        let (pc, sp) = (core.pc, core.sp);
-        let ctx = core.stack;
-        ctx.pc = pc;
-        ctx.sp = sp;
-        ctx.steps += used;
-        total -= used;
-        turn -= used as u32;
-        if let Some(exit) = stopped {
-            break 'run (exit, turn);
+            if turn != 0 {
+                // The budget ran out inside the turn.
+                break 'run (Exit::Budget, turn, i);
+            }
+            // Quantum used up: rotate.
+            if let Some(slot) = rotations.get_mut(turns as usize & log_mask) {
+                *slot = pc;
+            }
+            turns += 1;
+            if total == 0 {
+                break 'run (Exit::Budget, 0, (i + 1) % k);
+            }
         }
-        if turn != 0 {
-            // The budget ran out inside the turn.
-            break 'run (Exit::Budget, turn);
-        }
-        // Quantum used up: rotate.
-        if let Some(slot) = rotations.get_mut(turns as usize & log_mask) {
-            *slot = pc;
-        }
-        turns += 1;
-        i += 1;
-        if i == members.len() {
-            i = 0;
-        }
-        if total == 0 {
-            break 'run (Exit::Budget, 0);
-        }
-        let next = &mut members[i];
-        next.entered += 1;
-        turn = next.quantum.max(1);
+        skip = 0;
     };
     for m in members.iter_mut() {
         m.ctx.psw = m.flags.psw();
@@ -220,7 +228,7 @@ pub fn run_ring<C: AsRef<Program>>(
         exit,
         retired: budget - total,
         turns,
-        at: i,
+        at,
         left: left_in_turn,
     }
 }
