@@ -50,6 +50,9 @@ struct EventSink {
 }
 
 impl EventSink {
+    /// Record `event` if reporting is on. Inlined so that, with reporting off, the
+    /// event is never built.
+    #[inline(always)]
     fn push(&mut self, event: MailboxEvent) {
         if self.on {
             self.list.push(event);
@@ -506,6 +509,267 @@ fn reclaim(desc: &mut Descriptor, pids: &IdMap<Pid, PidEntry>) {
     }
 }
 
+/// A message about to be enqueued, and who enqueues it.
+struct Outgoing<'a> {
+    data: &'a [u8],
+    /// Flags with the runtime bits cleared.
+    flags: u16,
+    channel: u16,
+    src_pid: Pid,
+    /// The acting pid (events).
+    actor: Pid,
+    /// The sending handle, 0 if none.
+    handle: u16,
+    source: Source,
+}
+
+/// Everything an enqueue touches besides the descriptor itself: pids (readers, taps,
+/// waiters), events, completed waits and recycled payload buffers.
+struct Delivery<'a> {
+    pids: &'a mut IdMap<Pid, PidEntry>,
+    events: &'a mut EventSink,
+    completions: &'a mut VecDeque<Completion>,
+    spare: &'a mut Vec<Vec<u8>>,
+    limits: Limits,
+}
+
+impl Delivery<'_> {
+    /// Space handling, enqueue, taps and wake-up (`mailbox.md` §9 SEND, §10.3, §11,
+    /// §12). Returns whether the descriptor has a stdio sink attached.
+    fn enqueue(mut self, desc: &mut Descriptor, out: &Outgoing, now: u64) -> Result<bool, Status> {
+        let cost = out.data.len() as u32 + MESSAGE_OVERHEAD;
+        if !desc.fits(cost) {
+            self.make_room(desc, out.actor, cost)?;
+        }
+        let seq = desc.next_seq;
+        desc.next_seq += 1;
+        desc.bytes_used += cost;
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(out.data);
+        let message = Message {
+            data: buf,
+            flags: out.flags,
+            channel: out.channel,
+            src_pid: out.src_pid,
+            seq,
+        };
+        self.events.push(MailboxEvent::Send {
+            pid: out.actor,
+            descriptor: desc.id,
+            handle: out.handle,
+            length: message.len(),
+            flags: out.flags,
+            channel: out.channel,
+            src_pid: out.src_pid,
+            source: out.source,
+        });
+        if desc.taps > 0 {
+            self.copy_to_taps(desc, out.actor, &message, now);
+        }
+        desc.queue.push_back(message);
+        self.wake_up(desc, now);
+        Ok(desc.sink.is_some())
+    }
+
+    /// A message of `cost` does not fit: fan-out reclaim, then WOULDBLOCK (single
+    /// reader, fan-out BLOCK) or dropping the oldest messages (fan-out DROP).
+    fn make_room(&mut self, desc: &mut Descriptor, actor: Pid, cost: u32) -> Result<(), Status> {
+        if desc.is_fanout() {
+            reclaim(desc, self.pids);
+            if desc.fits(cost) {
+                return Ok(());
+            }
+        }
+        if desc.is_fanout() && !desc.blocks_when_full() {
+            self.drop_for(desc, actor, cost);
+            return Ok(());
+        }
+        let policy = if desc.is_fanout() {
+            Policy::FanoutBlock
+        } else {
+            Policy::Single
+        };
+        self.events.push(MailboxEvent::Backpressure {
+            pid: actor,
+            descriptor: desc.id,
+            policy,
+            capacity: desc.capacity,
+            bytes_used: desc.bytes_used,
+            requested: cost,
+            tap: None,
+            limit: None,
+        });
+        Err(Status::WouldBlock)
+    }
+
+    /// Fan-out DROP: drop oldest messages until `cost` fits; readers that had not
+    /// consumed a dropped message skip it and get OVERRUN.
+    fn drop_for(&mut self, desc: &mut Descriptor, actor: Pid, cost: u32) {
+        while !desc.fits(cost) {
+            let Some(m) = desc.queue.pop_front() else {
+                break;
+            };
+            desc.bytes_used -= m.cost();
+            for &(pid, n) in &desc.refs {
+                if let Some(h) = self.pids.get_mut(&pid).and_then(|e| e.handle_mut(n))
+                    && h.is_reader()
+                    && h.cursor_next <= m.seq
+                {
+                    h.cursor_next = m.seq + 1;
+                    h.overrun = true;
+                }
+            }
+            if let Some(sink) = desc.sink.as_mut() {
+                *sink = (*sink).max(m.seq + 1);
+            }
+            self.events.push(MailboxEvent::Overrun {
+                pid: actor,
+                descriptor: desc.id,
+                src_pid: m.src_pid,
+                dropped_seq: m.seq(),
+                dropped_length: m.len(),
+                dropped_flags: m.flags,
+                channel: m.channel,
+                reason: OverrunReason::FanoutDrop,
+                queue_depth: desc.queue.len() as u32,
+                tap: None,
+            });
+        }
+    }
+
+    /// Copy an enqueued message into every tap buffer (`mailbox.md` §12).
+    fn copy_to_taps(&mut self, desc: &Descriptor, actor: Pid, message: &Message, now: u64) {
+        let cost = message.cost();
+        let limits = self.limits;
+        for &(pid, n) in &desc.refs {
+            let Some(h) = self.pids.get_mut(&pid).and_then(|e| e.handle_mut(n)) else {
+                continue;
+            };
+            let Some(tap) = h.tap.as_mut() else { continue };
+            let tap_ref = TapRef {
+                tap_pid: pid,
+                tap_handle: n,
+            };
+            if limits.tap_rate_limit > 0 {
+                let window = now / 1000;
+                if tap.window != window {
+                    tap.window = window;
+                    tap.copies = 0;
+                    tap.reported = false;
+                }
+                if tap.copies >= limits.tap_rate_limit {
+                    tap.lost = true;
+                    if !tap.reported {
+                        tap.reported = true;
+                        self.events.push(MailboxEvent::Backpressure {
+                            pid: actor,
+                            descriptor: desc.id,
+                            policy: Policy::TapRateLimit,
+                            capacity: desc.capacity,
+                            bytes_used: tap.bytes,
+                            requested: cost,
+                            tap: Some(tap_ref),
+                            limit: Some(limits.tap_rate_limit),
+                        });
+                    }
+                    continue;
+                }
+                tap.copies += 1;
+            }
+            let mut copy = message.clone();
+            let mut dropped = false;
+            while tap.bytes + cost > desc.capacity {
+                let Some(old) = tap.buf.pop_front() else {
+                    break;
+                };
+                tap.bytes -= old.cost();
+                dropped = true;
+                self.events.push(MailboxEvent::Overrun {
+                    pid: actor,
+                    descriptor: desc.id,
+                    src_pid: old.src_pid,
+                    dropped_seq: old.seq(),
+                    dropped_length: old.len(),
+                    dropped_flags: old.flags,
+                    channel: old.channel,
+                    reason: OverrunReason::TapDrop,
+                    queue_depth: tap.buf.len() as u32,
+                    tap: Some(tap_ref),
+                });
+            }
+            if dropped {
+                match tap.buf.front_mut() {
+                    Some(head) => head.flags |= flags::OVERRUN,
+                    None => tap.lost = true,
+                }
+            }
+            if std::mem::take(&mut tap.lost) {
+                copy.flags |= flags::OVERRUN;
+            }
+            tap.bytes += cost;
+            tap.buf.push_back(copy);
+        }
+    }
+
+    /// The wake-up procedure (`mailbox.md` §10.3), then fan-out reclaim.
+    fn wake_up(&mut self, desc: &mut Descriptor, now: u64) {
+        let id = desc.id;
+        let mut i = 0;
+        while i < desc.waiters.len() {
+            let w = desc.waiters[i];
+            let Some(entry) = self.pids.get_mut(&w.pid) else {
+                remove_waiter(desc, i);
+                continue;
+            };
+            if w.deadline.is_some_and(|d| d <= now) {
+                remove_waiter(desc, i);
+                entry.wait = None;
+                self.events.push(MailboxEvent::Timeout {
+                    pid: w.pid,
+                    descriptor: id,
+                    handle: w.handle,
+                });
+                self.completions.push_back(Completion {
+                    pid: w.pid,
+                    handle: w.handle,
+                    descriptor: id,
+                    outcome: WaitOutcome::Timeout,
+                });
+                continue;
+            }
+            let Some(h) = entry.handle_mut(w.handle) else {
+                remove_waiter(desc, i);
+                entry.wait = None;
+                continue;
+            };
+            match take(desc, h, w.handle, w.max_len) {
+                Some(received) => {
+                    remove_waiter(desc, i);
+                    entry.wait = None;
+                    self.events.push(MailboxEvent::Wake {
+                        pid: w.pid,
+                        descriptor: id,
+                        handle: w.handle,
+                        length: received.copied(),
+                        flags: received.flags,
+                        channel: received.channel,
+                        src_pid: received.src_pid,
+                    });
+                    self.completions.push_back(Completion {
+                        pid: w.pid,
+                        handle: w.handle,
+                        descriptor: id,
+                        outcome: WaitOutcome::Message(received),
+                    });
+                }
+                None => i += 1,
+            }
+        }
+        reclaim(desc, self.pids);
+    }
+}
+
 /// The mailbox subsystem: every descriptor, every pid's handle table, pending waits
 /// and the events they produce. Independent of the VM: the executive feeds it guest
 /// bytes and clock readings and applies the [`Completion`]s it reports.
@@ -945,6 +1209,22 @@ impl Mailboxes {
 
     // ------------------------------------------------------------ SEND
 
+    /// The descriptor `id` and the rest of the table an enqueue touches, borrowed apart
+    /// so a message looks its descriptor up once.
+    fn delivery(&mut self, id: u16) -> Option<(&mut Descriptor, Delivery<'_>)> {
+        let desc = self.descs.get_mut(&id)?;
+        Some((
+            desc,
+            Delivery {
+                pids: &mut self.pids,
+                events: &mut self.events,
+                completions: &mut self.completions,
+                spare: &mut self.spare,
+                limits: self.limits,
+            },
+        ))
+    }
+
     /// SEND (`mailbox.md` §9). `data` is the payload, `None` when the buffer
     /// `(ptr, length)` is not inside the caller's window; `length` = R3 & 0xFFFF.
     #[allow(clippy::too_many_arguments)]
@@ -976,27 +1256,26 @@ impl Mailboxes {
             );
         }
         let id = h.desc;
-        let capacity = self.descs.get(&id).map_or(0, |d| d.capacity);
-        if u32::from(length) + MESSAGE_OVERHEAD > capacity {
+        let cost = u32::from(length) + MESSAGE_OVERHEAD;
+        let Some((desc, delivery)) = self.delivery(id).filter(|(d, _)| cost <= d.capacity) else {
+            let capacity = self.descs.get(&id).map_or(0, |d| d.capacity);
             let text = format!("message of {length} bytes can never fit capacity {capacity}");
             return self.fail(actor, f, Status::MsgTooLarge, text);
-        }
+        };
         let Some(data) = data else {
             return self.fail(actor, f, Status::Internal, "buffer outside the window");
         };
         let data = data.get(..usize::from(length)).unwrap_or(data);
-        let flags = msg_flags & !flags::RUNTIME;
-        let sink = self.enqueue(
-            id,
+        let message = Outgoing {
             data,
-            flags,
+            flags: msg_flags & !flags::RUNTIME,
             channel,
-            actor,
+            src_pid: actor,
             actor,
             handle,
-            Source::Svc,
-            now,
-        )?;
+            source: Source::Svc,
+        };
+        let sink = delivery.enqueue(desc, &message, now)?;
         Ok(Sent {
             length: data.len() as u16,
             descriptor: id,
@@ -1019,282 +1298,22 @@ impl Mailboxes {
         source: Source,
         now: u64,
     ) -> Result<(), Status> {
-        let Some(desc) = self.descs.get(&descriptor) else {
+        let Some((desc, delivery)) = self.delivery(descriptor) else {
             return Err(Status::NoDescriptor);
         };
         if data.len() as u32 + MESSAGE_OVERHEAD > desc.capacity || data.len() > 0xFFFF {
             return Err(Status::MsgTooLarge);
         }
-        let flags = msg_flags & !flags::RUNTIME;
-        self.enqueue(
-            descriptor, data, flags, channel, src_pid, actor, 0, source, now,
-        )
-        .map(|_| ())
-    }
-
-    /// Space handling, enqueue, taps and wake-up (`mailbox.md` §9 SEND, §10.3, §11, §12).
-    #[allow(clippy::too_many_arguments)]
-    fn enqueue(
-        &mut self,
-        id: u16,
-        data: &[u8],
-        msg_flags: u16,
-        channel: u16,
-        src_pid: Pid,
-        actor: Pid,
-        handle: u16,
-        source: Source,
-        now: u64,
-    ) -> Result<bool, Status> {
-        let cost = data.len() as u32 + MESSAGE_OVERHEAD;
-        let Some(desc) = self.descs.get_mut(&id) else {
-            return Err(Status::NoDescriptor);
-        };
-        if !desc.fits(cost) {
-            if desc.is_fanout() {
-                reclaim(desc, &self.pids);
-            }
-            if !desc.fits(cost) {
-                if !desc.is_fanout() || desc.blocks_when_full() {
-                    let policy = if desc.is_fanout() {
-                        Policy::FanoutBlock
-                    } else {
-                        Policy::Single
-                    };
-                    self.events.push(MailboxEvent::Backpressure {
-                        pid: actor,
-                        descriptor: id,
-                        policy,
-                        capacity: desc.capacity,
-                        bytes_used: desc.bytes_used,
-                        requested: cost,
-                        tap: None,
-                        limit: None,
-                    });
-                    return Err(Status::WouldBlock);
-                }
-                Self::drop_for(desc, &mut self.pids, &mut self.events, actor, cost);
-            }
-        }
-        let seq = desc.next_seq;
-        desc.next_seq += 1;
-        desc.bytes_used += cost;
-        let mut buf = self.spare.pop().unwrap_or_default();
-        buf.clear();
-        buf.extend_from_slice(data);
-        let message = Message {
-            data: buf,
-            flags: msg_flags,
+        let message = Outgoing {
+            data,
+            flags: msg_flags & !flags::RUNTIME,
             channel,
             src_pid,
-            seq,
-        };
-        self.events.push(MailboxEvent::Send {
-            pid: actor,
-            descriptor: id,
-            handle,
-            length: message.len(),
-            flags: msg_flags,
-            channel,
-            src_pid,
+            actor,
+            handle: 0,
             source,
-        });
-        if desc.taps > 0 {
-            Self::copy_to_taps(
-                desc,
-                &mut self.pids,
-                &mut self.events,
-                actor,
-                &message,
-                self.limits,
-                now,
-            );
-        }
-        desc.queue.push_back(message);
-        let sink = desc.sink.is_some();
-        self.wake_up(id, now);
-        Ok(sink)
-    }
-
-    /// Fan-out DROP: drop oldest messages until `cost` fits; readers that had not
-    /// consumed a dropped message skip it and get OVERRUN.
-    fn drop_for(
-        desc: &mut Descriptor,
-        pids: &mut IdMap<Pid, PidEntry>,
-        events: &mut EventSink,
-        actor: Pid,
-        cost: u32,
-    ) {
-        while !desc.fits(cost) {
-            let Some(m) = desc.queue.pop_front() else {
-                break;
-            };
-            desc.bytes_used -= m.cost();
-            for &(pid, n) in &desc.refs {
-                if let Some(h) = pids.get_mut(&pid).and_then(|e| e.handle_mut(n))
-                    && h.is_reader()
-                    && h.cursor_next <= m.seq
-                {
-                    h.cursor_next = m.seq + 1;
-                    h.overrun = true;
-                }
-            }
-            if let Some(sink) = desc.sink.as_mut() {
-                *sink = (*sink).max(m.seq + 1);
-            }
-            events.push(MailboxEvent::Overrun {
-                pid: actor,
-                descriptor: desc.id,
-                src_pid: m.src_pid,
-                dropped_seq: m.seq(),
-                dropped_length: m.len(),
-                dropped_flags: m.flags,
-                channel: m.channel,
-                reason: OverrunReason::FanoutDrop,
-                queue_depth: desc.queue.len() as u32,
-                tap: None,
-            });
-        }
-    }
-
-    /// Copy an enqueued message into every tap buffer (`mailbox.md` §12).
-    fn copy_to_taps(
-        desc: &Descriptor,
-        pids: &mut IdMap<Pid, PidEntry>,
-        events: &mut EventSink,
-        actor: Pid,
-        message: &Message,
-        limits: Limits,
-        now: u64,
-    ) {
-        let cost = message.cost();
-        for &(pid, n) in &desc.refs {
-            let Some(h) = pids.get_mut(&pid).and_then(|e| e.handle_mut(n)) else {
-                continue;
-            };
-            let Some(tap) = h.tap.as_mut() else { continue };
-            let tap_ref = TapRef {
-                tap_pid: pid,
-                tap_handle: n,
-            };
-            if limits.tap_rate_limit > 0 {
-                let window = now / 1000;
-                if tap.window != window {
-                    tap.window = window;
-                    tap.copies = 0;
-                    tap.reported = false;
-                }
-                if tap.copies >= limits.tap_rate_limit {
-                    tap.lost = true;
-                    if !tap.reported {
-                        tap.reported = true;
-                        events.push(MailboxEvent::Backpressure {
-                            pid: actor,
-                            descriptor: desc.id,
-                            policy: Policy::TapRateLimit,
-                            capacity: desc.capacity,
-                            bytes_used: tap.bytes,
-                            requested: cost,
-                            tap: Some(tap_ref),
-                            limit: Some(limits.tap_rate_limit),
-                        });
-                    }
-                    continue;
-                }
-                tap.copies += 1;
-            }
-            let mut copy = message.clone();
-            let mut dropped = false;
-            while tap.bytes + cost > desc.capacity {
-                let Some(old) = tap.buf.pop_front() else {
-                    break;
-                };
-                tap.bytes -= old.cost();
-                dropped = true;
-                events.push(MailboxEvent::Overrun {
-                    pid: actor,
-                    descriptor: desc.id,
-                    src_pid: old.src_pid,
-                    dropped_seq: old.seq(),
-                    dropped_length: old.len(),
-                    dropped_flags: old.flags,
-                    channel: old.channel,
-                    reason: OverrunReason::TapDrop,
-                    queue_depth: tap.buf.len() as u32,
-                    tap: Some(tap_ref),
-                });
-            }
-            if dropped {
-                match tap.buf.front_mut() {
-                    Some(head) => head.flags |= flags::OVERRUN,
-                    None => tap.lost = true,
-                }
-            }
-            if std::mem::take(&mut tap.lost) {
-                copy.flags |= flags::OVERRUN;
-            }
-            tap.bytes += cost;
-            tap.buf.push_back(copy);
-        }
-    }
-
-    /// The wake-up procedure (`mailbox.md` §10.3), then fan-out reclaim.
-    fn wake_up(&mut self, id: u16, now: u64) {
-        let Some(desc) = self.descs.get_mut(&id) else {
-            return;
         };
-        let mut i = 0;
-        while i < desc.waiters.len() {
-            let w = desc.waiters[i];
-            let Some(entry) = self.pids.get_mut(&w.pid) else {
-                remove_waiter(desc, i);
-                continue;
-            };
-            if w.deadline.is_some_and(|d| d <= now) {
-                remove_waiter(desc, i);
-                entry.wait = None;
-                self.events.push(MailboxEvent::Timeout {
-                    pid: w.pid,
-                    descriptor: id,
-                    handle: w.handle,
-                });
-                self.completions.push_back(Completion {
-                    pid: w.pid,
-                    handle: w.handle,
-                    descriptor: id,
-                    outcome: WaitOutcome::Timeout,
-                });
-                continue;
-            }
-            let Some(h) = entry.handle_mut(w.handle) else {
-                remove_waiter(desc, i);
-                entry.wait = None;
-                continue;
-            };
-            match take(desc, h, w.handle, w.max_len) {
-                Some(received) => {
-                    remove_waiter(desc, i);
-                    entry.wait = None;
-                    self.events.push(MailboxEvent::Wake {
-                        pid: w.pid,
-                        descriptor: id,
-                        handle: w.handle,
-                        length: received.copied(),
-                        flags: received.flags,
-                        channel: received.channel,
-                        src_pid: received.src_pid,
-                    });
-                    self.completions.push_back(Completion {
-                        pid: w.pid,
-                        handle: w.handle,
-                        descriptor: id,
-                        outcome: WaitOutcome::Message(received),
-                    });
-                }
-                None => i += 1,
-            }
-        }
-        reclaim(desc, &self.pids);
+        delivery.enqueue(desc, &message, now).map(|_| ())
     }
 
     // ------------------------------------------------------------ RECV
@@ -1375,9 +1394,7 @@ impl Mailboxes {
                     deadline,
                     max_len,
                 });
-                if let Some(entry) = self.pids.get_mut(&actor) {
-                    entry.wait = Some(handle);
-                }
+                entry.wait = Some(handle);
                 self.events.push(MailboxEvent::Wait {
                     pid: actor,
                     descriptor: id,
