@@ -50,12 +50,12 @@ struct EventSink {
 }
 
 impl EventSink {
-    /// Record `event` if reporting is on. Inlined so that, with reporting off, the
-    /// event is never built.
-    #[inline(always)]
-    fn push(&mut self, event: MailboxEvent) {
+    /// Record the event `make` builds if reporting is on; with it off the event is
+    /// never built.
+    #[inline]
+    fn push(&mut self, make: impl FnOnce() -> MailboxEvent) {
         if self.on {
-            self.list.push(event);
+            self.list.push(make());
         }
     }
 }
@@ -554,7 +554,7 @@ impl Delivery<'_> {
             src_pid: out.src_pid,
             seq,
         };
-        self.events.push(MailboxEvent::Send {
+        self.events.push(|| MailboxEvent::Send {
             pid: out.actor,
             descriptor: desc.id,
             handle: out.handle,
@@ -590,7 +590,7 @@ impl Delivery<'_> {
         } else {
             Policy::Single
         };
-        self.events.push(MailboxEvent::Backpressure {
+        self.events.push(|| MailboxEvent::Backpressure {
             pid: actor,
             descriptor: desc.id,
             policy,
@@ -623,7 +623,7 @@ impl Delivery<'_> {
             if let Some(sink) = desc.sink.as_mut() {
                 *sink = (*sink).max(m.seq + 1);
             }
-            self.events.push(MailboxEvent::Overrun {
+            self.events.push(|| MailboxEvent::Overrun {
                 pid: actor,
                 descriptor: desc.id,
                 src_pid: m.src_pid,
@@ -662,7 +662,7 @@ impl Delivery<'_> {
                     tap.lost = true;
                     if !tap.reported {
                         tap.reported = true;
-                        self.events.push(MailboxEvent::Backpressure {
+                        self.events.push(|| MailboxEvent::Backpressure {
                             pid: actor,
                             descriptor: desc.id,
                             policy: Policy::TapRateLimit,
@@ -685,7 +685,7 @@ impl Delivery<'_> {
                 };
                 tap.bytes -= old.cost();
                 dropped = true;
-                self.events.push(MailboxEvent::Overrun {
+                self.events.push(|| MailboxEvent::Overrun {
                     pid: actor,
                     descriptor: desc.id,
                     src_pid: old.src_pid,
@@ -725,7 +725,7 @@ impl Delivery<'_> {
             if w.deadline.is_some_and(|d| d <= now) {
                 remove_waiter(desc, i);
                 entry.wait = None;
-                self.events.push(MailboxEvent::Timeout {
+                self.events.push(|| MailboxEvent::Timeout {
                     pid: w.pid,
                     descriptor: id,
                     handle: w.handle,
@@ -747,7 +747,7 @@ impl Delivery<'_> {
                 Some(received) => {
                     remove_waiter(desc, i);
                     entry.wait = None;
-                    self.events.push(MailboxEvent::Wake {
+                    self.events.push(|| MailboxEvent::Wake {
                         pid: w.pid,
                         descriptor: id,
                         handle: w.handle,
@@ -862,6 +862,11 @@ impl Mailboxes {
         }
     }
 
+    /// True if completed waits are pending.
+    pub fn has_completions(&self) -> bool {
+        !self.completions.is_empty()
+    }
+
     /// Take the oldest completed wait (in wake order).
     pub fn pop_completion(&mut self) -> Option<Completion> {
         self.completions.pop_front()
@@ -871,7 +876,7 @@ impl Mailboxes {
     /// unreadable info record, for instance): emits `mailbox_error` for error statuses.
     pub fn report(&mut self, actor: Pid, function: Function, status: Status, error: &str) {
         if status.is_error() {
-            self.events.push(MailboxEvent::Error {
+            self.events.push(|| MailboxEvent::Error {
                 pid: actor,
                 function,
                 status,
@@ -888,7 +893,7 @@ impl Mailboxes {
         error: impl Into<String>,
     ) -> Result<T, Status> {
         if status.is_error() {
-            self.events.push(MailboxEvent::Error {
+            self.events.push(|| MailboxEvent::Error {
                 pid: actor,
                 function,
                 status,
@@ -955,7 +960,7 @@ impl Mailboxes {
 
     fn exhausted_pool(&mut self, actor: Pid, function: Function, key: &Key) -> Status {
         self.pool_exhausted += 1;
-        self.events.push(MailboxEvent::Exhausted {
+        self.events.push(|| MailboxEvent::Exhausted {
             pid: actor,
             what: Exhaustion::DescriptorPoolFull {
                 max_descriptors: self.limits.max_descriptors,
@@ -975,7 +980,7 @@ impl Mailboxes {
     /// Create a descriptor (pool checked by the caller).
     fn create(&mut self, actor: Pid, key: Key, capacity: u32, mode_bits: u16) -> u16 {
         let id = self.alloc_id();
-        self.events.push(MailboxEvent::Created {
+        self.events.push(|| MailboxEvent::Created {
             pid: actor,
             descriptor: id,
             namespace: key.namespace,
@@ -1058,7 +1063,7 @@ impl Mailboxes {
         };
         if entry.open >= self.limits.handle_limit_per_pid {
             let handles = entry.open;
-            self.events.push(MailboxEvent::Exhausted {
+            self.events.push(|| MailboxEvent::Exhausted {
                 pid: actor,
                 what: Exhaustion::HandleLimit {
                     handle_limit: self.limits.handle_limit_per_pid,
@@ -1367,7 +1372,7 @@ impl Mailboxes {
             );
         };
         if let Some(received) = take(desc, h, handle, max_len) {
-            self.events.push(MailboxEvent::Recv {
+            self.events.push(|| MailboxEvent::Recv {
                 pid: actor,
                 descriptor: id,
                 handle,
@@ -1395,7 +1400,7 @@ impl Mailboxes {
                     max_len,
                 });
                 entry.wait = Some(handle);
-                self.events.push(MailboxEvent::Wait {
+                self.events.push(|| MailboxEvent::Wait {
                     pid: actor,
                     descriptor: id,
                     handle,
@@ -1433,7 +1438,7 @@ impl Mailboxes {
     /// is emitted. Returns `(descriptor, handle)` if a wait was pending.
     pub fn timeout(&mut self, pid: Pid) -> Option<(u16, u16)> {
         let (id, handle) = self.remove_wait(pid)?;
-        self.events.push(MailboxEvent::Timeout {
+        self.events.push(|| MailboxEvent::Timeout {
             pid,
             descriptor: id,
             handle,
@@ -1605,7 +1610,7 @@ impl Mailboxes {
             {
                 entry.stdio[stream as usize] = None;
             }
-            self.events.push(MailboxEvent::Freed {
+            self.events.push(|| MailboxEvent::Freed {
                 pid: actor,
                 descriptor: id,
                 discarded: desc.queue.len() as u32,
@@ -1647,7 +1652,7 @@ impl Mailboxes {
         if needed > free {
             self.pool_exhausted += 1;
             let key = &new_keys[(free as usize).min(new_keys.len() - 1)];
-            self.events.push(MailboxEvent::Exhausted {
+            self.events.push(|| MailboxEvent::Exhausted {
                 pid: 0,
                 what: Exhaustion::DescriptorPoolFull {
                     max_descriptors: self.limits.max_descriptors,
