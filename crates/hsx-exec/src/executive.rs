@@ -1193,7 +1193,7 @@ impl Executive {
 
     /// Append a trace record (and its event with `trace_events`) for a task whose pid
     /// and pc the caller already has.
-    #[inline]
+    #[inline(always)]
     fn record_entry(&mut self, pid: Pid, event: TraceEvent, pc: u32) {
         let entry = self.trace.record(self.clock.now_ms(), pid, event, pc);
         if self.config.trace_events {

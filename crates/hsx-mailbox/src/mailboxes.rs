@@ -2,45 +2,17 @@
 //! cleanup (`mailbox.md` §1, §5-§13).
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::slab::IdMap;
 
 use crate::Pid;
 use crate::event::{Exhaustion, MailboxEvent, OverrunReason, Policy, Source, TapRef};
 use crate::names::{Key, Namespace, parse_target};
+use crate::slab::Slab;
 use crate::types::{
     Function, Limits, MAX_CAPACITY, MESSAGE_OVERHEAD, MIN_CAPACITY, Status, StdioStream, flags,
     mode,
 };
-
-/// Hasher for small integer keys (descriptor ids, pids): the key itself, spread by a
-/// multiplication. The maps are looked up on every message; SipHash would cost more
-/// than the rest of a lookup, and the keys are not attacker-chosen hash-flooding input
-/// (ids and pids are allocated by the executive).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u16(&mut self, v: u16) {
-        self.0 = u64::from(v);
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.0 = u64::from(v);
-    }
-}
-
-/// A map keyed by a descriptor id or a pid.
-type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Events produced by the table; pushes are dropped while reporting is off.
 #[derive(Debug)]
@@ -286,6 +258,8 @@ struct Tap {
 #[derive(Debug)]
 struct Handle {
     desc: u16,
+    /// The descriptor's slot in the table (reached without a lookup by id).
+    slot: u32,
     access: u16,
     tap: Option<Tap>,
     /// Fan-out: the first sequence number this reader has not consumed or skipped
@@ -439,6 +413,7 @@ fn available(desc: &Descriptor, h: &Handle) -> Option<Avail> {
 
 /// Take the available message for `h` (tap buffer pop, fan-out cursor move or queue
 /// pop) and build the receiver's view of it. The caller reclaims fan-out queues.
+#[inline]
 fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Option<Received> {
     let message = match available(desc, h)? {
         Avail::Tap => {
@@ -480,6 +455,7 @@ fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Opt
 }
 
 /// Remove waiter `i` (almost always the head).
+#[inline]
 fn remove_waiter(desc: &mut Descriptor, i: usize) {
     if i == 0 {
         desc.waiters.pop_front();
@@ -776,7 +752,7 @@ impl Delivery<'_> {
 #[derive(Debug)]
 pub struct Mailboxes {
     limits: Limits,
-    descs: IdMap<u16, Descriptor>,
+    descs: Slab<u16, Descriptor>,
     by_key: HashMap<Key, u16>,
     next_id: u16,
     pids: IdMap<Pid, PidEntry>,
@@ -801,7 +777,7 @@ impl Mailboxes {
         pids.insert(0, PidEntry::new());
         Mailboxes {
             limits: limits.sanitized(),
-            descs: IdMap::default(),
+            descs: Slab::default(),
             by_key: HashMap::new(),
             next_id: 1,
             pids,
@@ -948,7 +924,7 @@ impl Mailboxes {
                 0 => 1,
                 n => n,
             };
-            if !self.descs.contains_key(&id) {
+            if !self.descs.contains_key(id) {
                 return id;
             }
         }
@@ -1012,7 +988,7 @@ impl Mailboxes {
     }
 
     fn add_holder(&mut self, id: u16, pid: Pid) {
-        if let Some(d) = self.descs.get_mut(&id)
+        if let Some(d) = self.descs.get_mut(id)
             && let Err(at) = d.holders.binary_search(&pid)
         {
             d.holders.insert(at, pid);
@@ -1021,13 +997,15 @@ impl Mailboxes {
 
     /// Allocate a handle for `pid` on descriptor `id` (limits checked by the caller).
     fn attach_handle(&mut self, pid: Pid, id: u16, access: u16, tap: bool) -> Option<u16> {
-        let desc = self.descs.get_mut(&id)?;
+        let slot = self.descs.slot_of(id)?;
+        let desc = self.descs.get_mut(id)?;
         let entry = self.pids.get_mut(&pid)?;
         let number = entry.lowest_free();
         entry.insert(
             number,
             Handle {
                 desc: id,
+                slot,
                 access,
                 tap: tap.then(Tap::default),
                 cursor_next: desc.next_seq,
@@ -1075,7 +1053,7 @@ impl Mailboxes {
         }
         let flags = (flags & 0xFFFF) as u16;
         let desc_access = existing
-            .and_then(|id| self.descs.get(&id))
+            .and_then(|id| self.descs.get(id))
             .map_or(0, |d| d.mode & mode::RDWR);
         let access = match (flags & mode::RDWR, desc_access) {
             (0, 0) => mode::RDWR,
@@ -1156,7 +1134,7 @@ impl Mailboxes {
     /// Apply capacity/mode (0 = keep) to an existing descriptor under the BIND rule:
     /// only when nothing is queued anywhere. Returns false (WOULDBLOCK) otherwise.
     fn reconfigure(&mut self, id: u16, capacity: u32, mode_bits: u16) -> bool {
-        let Some(desc) = self.descs.get(&id) else {
+        let Some(desc) = self.descs.get(id) else {
             return false;
         };
         let capacity = if capacity == 0 {
@@ -1179,7 +1157,7 @@ impl Mailboxes {
             return false;
         }
         let refs = desc.refs.clone();
-        let Some(desc) = self.descs.get_mut(&id) else {
+        let Some(desc) = self.descs.get_mut(id) else {
             return false;
         };
         desc.capacity = capacity;
@@ -1199,7 +1177,7 @@ impl Mailboxes {
     /// Host `unbind`: removes the host (pid 0) as a holder of descriptor `id`, then runs
     /// the free check.
     pub fn unbind(&mut self, id: u16) -> Result<(), Status> {
-        let Some(desc) = self.descs.get_mut(&id) else {
+        let Some(desc) = self.descs.get_mut(id) else {
             return self.fail(
                 0,
                 Function::Bind,
@@ -1217,7 +1195,13 @@ impl Mailboxes {
     /// The descriptor `id` and the rest of the table an enqueue touches, borrowed apart
     /// so a message looks its descriptor up once.
     fn delivery(&mut self, id: u16) -> Option<(&mut Descriptor, Delivery<'_>)> {
-        let desc = self.descs.get_mut(&id)?;
+        let slot = self.descs.slot_of(id)?;
+        self.delivery_at(slot, id)
+    }
+
+    /// [`Mailboxes::delivery`] for a descriptor whose slot the caller has (a handle's).
+    fn delivery_at(&mut self, slot: u32, id: u16) -> Option<(&mut Descriptor, Delivery<'_>)> {
+        let desc = self.descs.at_mut(slot, id)?;
         Some((
             desc,
             Delivery {
@@ -1260,10 +1244,13 @@ impl Mailboxes {
                 format!("handle {handle} is read-only"),
             );
         }
-        let id = h.desc;
+        let (id, slot) = (h.desc, h.slot);
         let cost = u32::from(length) + MESSAGE_OVERHEAD;
-        let Some((desc, delivery)) = self.delivery(id).filter(|(d, _)| cost <= d.capacity) else {
-            let capacity = self.descs.get(&id).map_or(0, |d| d.capacity);
+        let Some((desc, delivery)) = self
+            .delivery_at(slot, id)
+            .filter(|(d, _)| cost <= d.capacity)
+        else {
+            let capacity = self.descs.get(id).map_or(0, |d| d.capacity);
             let text = format!("message of {length} bytes can never fit capacity {capacity}");
             return self.fail(actor, f, Status::MsgTooLarge, text);
         };
@@ -1363,7 +1350,7 @@ impl Mailboxes {
             return self.fail(actor, f, Status::Internal, "buffer outside the window");
         }
         let id = h.desc;
-        let Some(desc) = self.descs.get_mut(&id) else {
+        let Some(desc) = self.descs.at_mut(h.slot, id) else {
             return self.fail(
                 actor,
                 f,
@@ -1421,14 +1408,13 @@ impl Mailboxes {
             Some(id) => id,
             // The handle is gone: find the waiter by scanning.
             None => {
-                *self
-                    .descs
-                    .iter()
-                    .find(|(_, d)| d.waiters.iter().any(|w| w.pid == pid))?
-                    .0
+                self.descs
+                    .values()
+                    .find(|d| d.waiters.iter().any(|w| w.pid == pid))?
+                    .id
             }
         };
-        if let Some(desc) = self.descs.get_mut(&id) {
+        if let Some(desc) = self.descs.get_mut(id) {
             desc.waiters.retain(|w| w.pid != pid);
         }
         Some((id, handle))
@@ -1449,11 +1435,11 @@ impl Mailboxes {
     /// The pending wait of `pid`: `(descriptor, handle, deadline)`.
     pub fn pending_wait(&self, pid: Pid) -> Option<(u16, u16, Option<u64>)> {
         let handle = self.pids.get(&pid)?.wait?;
-        self.descs.iter().find_map(|(&id, d)| {
+        self.descs.values().find_map(|d| {
             d.waiters
                 .iter()
                 .find(|w| w.pid == pid)
-                .map(|w| (id, handle, w.deadline))
+                .map(|w| (d.id, handle, w.deadline))
         })
     }
 
@@ -1470,7 +1456,7 @@ impl Mailboxes {
                 format!("handle {handle} is not open"),
             );
         };
-        let Some(desc) = self.descs.get(&h.desc) else {
+        let Some(desc) = self.descs.get(h.desc) else {
             return self.fail(
                 actor,
                 f,
@@ -1520,7 +1506,7 @@ impl Mailboxes {
             );
         };
         let id = h.desc;
-        let Some(desc) = self.descs.get_mut(&id) else {
+        let Some(desc) = self.descs.get_mut(id) else {
             return self.fail(
                 actor,
                 f,
@@ -1576,7 +1562,7 @@ impl Mailboxes {
             return;
         };
         let id = h.desc;
-        if let Some(desc) = self.descs.get_mut(&id) {
+        if let Some(desc) = self.descs.get_mut(id) {
             desc.refs.retain(|&r| r != (pid, number));
             if h.tap.is_some() {
                 desc.taps -= 1;
@@ -1588,7 +1574,7 @@ impl Mailboxes {
 
     /// The free check (`mailbox.md` §13).
     fn maybe_free(&mut self, id: u16, actor: Pid) {
-        let Some(desc) = self.descs.get(&id) else {
+        let Some(desc) = self.descs.get(id) else {
             return;
         };
         let holders_gone = desc.holders.iter().all(|&p| p != 0 && !self.present(p));
@@ -1602,7 +1588,7 @@ impl Mailboxes {
     }
 
     fn free(&mut self, id: u16, actor: Pid) {
-        if let Some(desc) = self.descs.remove(&id) {
+        if let Some(desc) = self.descs.remove(id) {
             self.by_key.remove(&desc.key);
             if let Some((pid, stream)) = desc.stdio
                 && let Some(entry) = self.pids.get_mut(&pid)
@@ -1671,7 +1657,7 @@ impl Mailboxes {
                 Some(&id) => id,
                 None => self.create(0, key, capacity, self.stdio_modes[stream as usize]),
             };
-            if let Some(desc) = self.descs.get_mut(&id) {
+            if let Some(desc) = self.descs.get_mut(id) {
                 desc.stdio = Some((pid, stream));
                 if self.sink_attached && stream != StdioStream::In {
                     desc.sink = Some(desc.next_seq);
@@ -1767,12 +1753,12 @@ impl Mailboxes {
 
     /// Largest payload one message can carry on a descriptor (capacity − 8).
     pub fn max_payload(&self, descriptor: u16) -> Option<u32> {
-        Some(self.descs.get(&descriptor)?.capacity - MESSAGE_OVERHEAD)
+        Some(self.descs.get(descriptor)?.capacity - MESSAGE_OVERHEAD)
     }
 
     /// The stdio stream a descriptor belongs to, if it has a sink attached.
     pub fn sink_of(&self, descriptor: u16) -> Option<(Pid, StdioStream)> {
-        let d = self.descs.get(&descriptor)?;
+        let d = self.descs.get(descriptor)?;
         d.sink.and(d.stdio)
     }
 
@@ -1784,7 +1770,7 @@ impl Mailboxes {
         descriptor: u16,
         mut accept: impl FnMut(&Message) -> bool,
     ) -> usize {
-        let Some(desc) = self.descs.get_mut(&descriptor) else {
+        let Some(desc) = self.descs.get_mut(descriptor) else {
             return 0;
         };
         let Some(mut cursor) = desc.sink else {
@@ -1906,7 +1892,7 @@ impl Mailboxes {
 
     /// Canonical target text of a descriptor.
     pub fn target_of(&self, descriptor: u16) -> Option<String> {
-        Some(self.descs.get(&descriptor)?.key.to_string())
+        Some(self.descs.get(descriptor)?.key.to_string())
     }
 
     /// Number of live descriptors.
@@ -1934,11 +1920,11 @@ impl Mailboxes {
         u64,
         impl Iterator<Item = crate::snapshot::DescriptorView> + '_,
     ) {
-        let mut ids: Vec<u16> = self.descs.keys().copied().collect();
+        let mut ids: Vec<u16> = self.descs.keys().collect();
         ids.sort_unstable();
         let views = ids
             .into_iter()
-            .filter_map(|id| self.descs.get(&id))
+            .filter_map(|id| self.descs.get(id))
             .map(move |d| {
                 let handles = d
                     .refs
