@@ -867,7 +867,6 @@ impl Executive {
         let token = self.next_token;
         self.next_token += 1;
         let task = self.t_mut(slot);
-        let prio = task.sched.priority;
         task.wait = Some(Wait {
             kind,
             deadline,
@@ -876,12 +875,9 @@ impl Executive {
         });
         task.counters.blocks += 1;
         task.turn_left = 0;
-        let was_runnable = task.state.is_runnable();
-        let (pid, prev) = (task.pid, task.state);
-        if was_runnable {
+        let (pid, prev, prio, pc) = (task.pid, task.state, task.sched.priority, task.ctx.pc);
+        if prev.is_runnable() {
             task.state = TaskState::Waiting(kind);
-        }
-        if was_runnable {
             self.ready.remove(prio, slot);
             self.events.push_back(Event::TaskState {
                 pid,
@@ -905,37 +901,32 @@ impl Executive {
                 slot,
             });
         }
-        self.record(slot, TraceEvent::Block);
+        self.record_entry(pid, TraceEvent::Block, pc);
     }
 
     /// Complete a pending wait: write results into R0.. and make the task READY (or
     /// leave it PAUSED with the results written).
     pub(crate) fn complete_wait(&mut self, slot: Slot, results: &[u32], timed_out: bool) {
-        let ctx = self.t(slot).ctx;
+        let task = self.tasks[slot as usize].as_mut().expect("live slot");
         for (i, &v) in results.iter().enumerate() {
-            let _ = write_register(&ctx, self.ram.words_mut(), i, v);
+            let _ = write_register(&task.ctx, self.ram.words_mut(), i, v);
         }
-        let task = self.t_mut(slot);
         let wait = task.wait.take();
         task.counters.wakes += 1;
         if timed_out {
             task.counters.timeouts += 1;
         }
-        if let Some(Wait {
-            kind: WaitKind::Mailbox,
-            ..
-        }) = wait
-        {
+        if wait.is_some_and(|w| w.kind == WaitKind::Mailbox) {
             if timed_out {
                 task.counters.mailbox_timeouts += 1;
             } else {
                 task.counters.mailbox_wakes += 1;
             }
         }
+        let (pid, pc) = (task.pid, task.ctx.pc);
         if let TaskState::Waiting(kind) = task.state {
             task.state = TaskState::Ready;
-            let (prio, pid) = (task.sched.priority, task.pid);
-            self.ready.push_back(prio, slot);
+            self.ready.push_back(task.sched.priority, slot);
             self.events.push_back(Event::TaskState {
                 pid,
                 prev: TaskState::Waiting(kind),
@@ -947,14 +938,12 @@ impl Executive {
                 },
             });
         }
-        self.record(
-            slot,
-            if timed_out {
-                TraceEvent::Timeout
-            } else {
-                TraceEvent::Wake
-            },
-        );
+        let event = if timed_out {
+            TraceEvent::Timeout
+        } else {
+            TraceEvent::Wake
+        };
+        self.record_entry(pid, event, pc);
     }
 
     fn drop_stale_timers(&mut self) {
@@ -1230,12 +1219,20 @@ impl Executive {
     // ---------------------------------------------------------------- trace
 
     pub(crate) fn record(&mut self, slot: Slot, event: TraceEvent) {
-        let pc = self.t(slot).ctx.pc;
-        self.record_at(slot, event, pc);
+        let task = self.t(slot);
+        let (pid, pc) = (task.pid, task.ctx.pc);
+        self.record_entry(pid, event, pc);
     }
 
     fn record_at(&mut self, slot: Slot, event: TraceEvent, pc: u32) {
         let pid = self.t(slot).pid;
+        self.record_entry(pid, event, pc);
+    }
+
+    /// Append a trace record (and its event with `trace_events`) for a task whose pid
+    /// and pc the caller already has.
+    #[inline(always)]
+    fn record_entry(&mut self, pid: Pid, event: TraceEvent, pc: u32) {
         let entry = self.trace.record(self.clock.now_ms(), pid, event, pc);
         if self.config.trace_events {
             self.events.push_back(Event::Trace(entry));

@@ -77,13 +77,18 @@ impl ReadyQueues {
         self.levels[priority as usize].rotate_left(n);
     }
 
-    /// Remove a slot from its level (blocking, pausing, terminating). O(level length).
+    /// Remove a slot from its level (blocking, pausing, terminating). O(1) for the head
+    /// (a running task blocking), else O(level length).
     pub fn remove(&mut self, priority: u8, slot: Slot) -> bool {
         let q = &mut self.levels[priority as usize];
-        let Some(i) = q.iter().position(|&s| s == slot) else {
-            return false;
-        };
-        q.remove(i);
+        if q.front() == Some(&slot) {
+            q.pop_front();
+        } else {
+            let Some(i) = q.iter().position(|&s| s == slot) else {
+                return false;
+            };
+            q.remove(i);
+        }
         if q.is_empty() {
             self.bitmap[(priority >> 6) as usize] &= !(1 << (priority & 63));
         }

@@ -176,8 +176,16 @@ impl Executive {
 
     // ------------------------------------------------------------ settling
 
-    /// Forward mailbox events and apply completed waits (in wake order).
+    /// Forward mailbox events and apply completed waits (in wake order). Inlined: most
+    /// calls find nothing to do.
+    #[inline]
     pub(crate) fn mbx_settle(&mut self) {
+        if self.io.mbx.has_events() || self.io.mbx.has_completions() {
+            self.mbx_settle_pending();
+        }
+    }
+
+    fn mbx_settle_pending(&mut self) {
         if self.io.mbx.has_events() {
             for e in self.io.mbx.drain_events() {
                 self.events.push_back(Event::Mailbox(e));

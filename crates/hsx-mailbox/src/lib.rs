@@ -21,6 +21,7 @@
 mod event;
 mod mailboxes;
 mod names;
+mod slab;
 mod snapshot;
 mod types;
 

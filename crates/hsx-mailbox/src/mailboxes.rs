@@ -2,45 +2,17 @@
 //! cleanup (`mailbox.md` §1, §5-§13).
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::slab::IdMap;
 
 use crate::Pid;
 use crate::event::{Exhaustion, MailboxEvent, OverrunReason, Policy, Source, TapRef};
 use crate::names::{Key, Namespace, parse_target};
+use crate::slab::Slab;
 use crate::types::{
     Function, Limits, MAX_CAPACITY, MESSAGE_OVERHEAD, MIN_CAPACITY, Status, StdioStream, flags,
     mode,
 };
-
-/// Hasher for small integer keys (descriptor ids, pids): the key itself, spread by a
-/// multiplication. The maps are looked up on every message; SipHash would cost more
-/// than the rest of a lookup, and the keys are not attacker-chosen hash-flooding input
-/// (ids and pids are allocated by the executive).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u16(&mut self, v: u16) {
-        self.0 = u64::from(v);
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.0 = u64::from(v);
-    }
-}
-
-/// A map keyed by a descriptor id or a pid.
-type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Events produced by the table; pushes are dropped while reporting is off.
 #[derive(Debug)]
@@ -50,9 +22,12 @@ struct EventSink {
 }
 
 impl EventSink {
-    fn push(&mut self, event: MailboxEvent) {
+    /// Record the event `make` builds if reporting is on; with it off the event is
+    /// never built.
+    #[inline]
+    fn push(&mut self, make: impl FnOnce() -> MailboxEvent) {
         if self.on {
-            self.list.push(event);
+            self.list.push(make());
         }
     }
 }
@@ -283,6 +258,8 @@ struct Tap {
 #[derive(Debug)]
 struct Handle {
     desc: u16,
+    /// The descriptor's slot in the table (reached without a lookup by id).
+    slot: u32,
     access: u16,
     tap: Option<Tap>,
     /// Fan-out: the first sequence number this reader has not consumed or skipped
@@ -436,6 +413,7 @@ fn available(desc: &Descriptor, h: &Handle) -> Option<Avail> {
 
 /// Take the available message for `h` (tap buffer pop, fan-out cursor move or queue
 /// pop) and build the receiver's view of it. The caller reclaims fan-out queues.
+#[inline]
 fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Option<Received> {
     let message = match available(desc, h)? {
         Avail::Tap => {
@@ -477,6 +455,7 @@ fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Opt
 }
 
 /// Remove waiter `i` (almost always the head).
+#[inline]
 fn remove_waiter(desc: &mut Descriptor, i: usize) {
     if i == 0 {
         desc.waiters.pop_front();
@@ -506,13 +485,274 @@ fn reclaim(desc: &mut Descriptor, pids: &IdMap<Pid, PidEntry>) {
     }
 }
 
+/// A message about to be enqueued, and who enqueues it.
+struct Outgoing<'a> {
+    data: &'a [u8],
+    /// Flags with the runtime bits cleared.
+    flags: u16,
+    channel: u16,
+    src_pid: Pid,
+    /// The acting pid (events).
+    actor: Pid,
+    /// The sending handle, 0 if none.
+    handle: u16,
+    source: Source,
+}
+
+/// Everything an enqueue touches besides the descriptor itself: pids (readers, taps,
+/// waiters), events, completed waits and recycled payload buffers.
+struct Delivery<'a> {
+    pids: &'a mut IdMap<Pid, PidEntry>,
+    events: &'a mut EventSink,
+    completions: &'a mut VecDeque<Completion>,
+    spare: &'a mut Vec<Vec<u8>>,
+    limits: Limits,
+}
+
+impl Delivery<'_> {
+    /// Space handling, enqueue, taps and wake-up (`mailbox.md` §9 SEND, §10.3, §11,
+    /// §12). Returns whether the descriptor has a stdio sink attached.
+    fn enqueue(mut self, desc: &mut Descriptor, out: &Outgoing, now: u64) -> Result<bool, Status> {
+        let cost = out.data.len() as u32 + MESSAGE_OVERHEAD;
+        if !desc.fits(cost) {
+            self.make_room(desc, out.actor, cost)?;
+        }
+        let seq = desc.next_seq;
+        desc.next_seq += 1;
+        desc.bytes_used += cost;
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(out.data);
+        let message = Message {
+            data: buf,
+            flags: out.flags,
+            channel: out.channel,
+            src_pid: out.src_pid,
+            seq,
+        };
+        self.events.push(|| MailboxEvent::Send {
+            pid: out.actor,
+            descriptor: desc.id,
+            handle: out.handle,
+            length: message.len(),
+            flags: out.flags,
+            channel: out.channel,
+            src_pid: out.src_pid,
+            source: out.source,
+        });
+        if desc.taps > 0 {
+            self.copy_to_taps(desc, out.actor, &message, now);
+        }
+        desc.queue.push_back(message);
+        self.wake_up(desc, now);
+        Ok(desc.sink.is_some())
+    }
+
+    /// A message of `cost` does not fit: fan-out reclaim, then WOULDBLOCK (single
+    /// reader, fan-out BLOCK) or dropping the oldest messages (fan-out DROP).
+    fn make_room(&mut self, desc: &mut Descriptor, actor: Pid, cost: u32) -> Result<(), Status> {
+        if desc.is_fanout() {
+            reclaim(desc, self.pids);
+            if desc.fits(cost) {
+                return Ok(());
+            }
+        }
+        if desc.is_fanout() && !desc.blocks_when_full() {
+            self.drop_for(desc, actor, cost);
+            return Ok(());
+        }
+        let policy = if desc.is_fanout() {
+            Policy::FanoutBlock
+        } else {
+            Policy::Single
+        };
+        self.events.push(|| MailboxEvent::Backpressure {
+            pid: actor,
+            descriptor: desc.id,
+            policy,
+            capacity: desc.capacity,
+            bytes_used: desc.bytes_used,
+            requested: cost,
+            tap: None,
+            limit: None,
+        });
+        Err(Status::WouldBlock)
+    }
+
+    /// Fan-out DROP: drop oldest messages until `cost` fits; readers that had not
+    /// consumed a dropped message skip it and get OVERRUN.
+    fn drop_for(&mut self, desc: &mut Descriptor, actor: Pid, cost: u32) {
+        while !desc.fits(cost) {
+            let Some(m) = desc.queue.pop_front() else {
+                break;
+            };
+            desc.bytes_used -= m.cost();
+            for &(pid, n) in &desc.refs {
+                if let Some(h) = self.pids.get_mut(&pid).and_then(|e| e.handle_mut(n))
+                    && h.is_reader()
+                    && h.cursor_next <= m.seq
+                {
+                    h.cursor_next = m.seq + 1;
+                    h.overrun = true;
+                }
+            }
+            if let Some(sink) = desc.sink.as_mut() {
+                *sink = (*sink).max(m.seq + 1);
+            }
+            self.events.push(|| MailboxEvent::Overrun {
+                pid: actor,
+                descriptor: desc.id,
+                src_pid: m.src_pid,
+                dropped_seq: m.seq(),
+                dropped_length: m.len(),
+                dropped_flags: m.flags,
+                channel: m.channel,
+                reason: OverrunReason::FanoutDrop,
+                queue_depth: desc.queue.len() as u32,
+                tap: None,
+            });
+        }
+    }
+
+    /// Copy an enqueued message into every tap buffer (`mailbox.md` §12).
+    fn copy_to_taps(&mut self, desc: &Descriptor, actor: Pid, message: &Message, now: u64) {
+        let cost = message.cost();
+        let limits = self.limits;
+        for &(pid, n) in &desc.refs {
+            let Some(h) = self.pids.get_mut(&pid).and_then(|e| e.handle_mut(n)) else {
+                continue;
+            };
+            let Some(tap) = h.tap.as_mut() else { continue };
+            let tap_ref = TapRef {
+                tap_pid: pid,
+                tap_handle: n,
+            };
+            if limits.tap_rate_limit > 0 {
+                let window = now / 1000;
+                if tap.window != window {
+                    tap.window = window;
+                    tap.copies = 0;
+                    tap.reported = false;
+                }
+                if tap.copies >= limits.tap_rate_limit {
+                    tap.lost = true;
+                    if !tap.reported {
+                        tap.reported = true;
+                        self.events.push(|| MailboxEvent::Backpressure {
+                            pid: actor,
+                            descriptor: desc.id,
+                            policy: Policy::TapRateLimit,
+                            capacity: desc.capacity,
+                            bytes_used: tap.bytes,
+                            requested: cost,
+                            tap: Some(tap_ref),
+                            limit: Some(limits.tap_rate_limit),
+                        });
+                    }
+                    continue;
+                }
+                tap.copies += 1;
+            }
+            let mut copy = message.clone();
+            let mut dropped = false;
+            while tap.bytes + cost > desc.capacity {
+                let Some(old) = tap.buf.pop_front() else {
+                    break;
+                };
+                tap.bytes -= old.cost();
+                dropped = true;
+                self.events.push(|| MailboxEvent::Overrun {
+                    pid: actor,
+                    descriptor: desc.id,
+                    src_pid: old.src_pid,
+                    dropped_seq: old.seq(),
+                    dropped_length: old.len(),
+                    dropped_flags: old.flags,
+                    channel: old.channel,
+                    reason: OverrunReason::TapDrop,
+                    queue_depth: tap.buf.len() as u32,
+                    tap: Some(tap_ref),
+                });
+            }
+            if dropped {
+                match tap.buf.front_mut() {
+                    Some(head) => head.flags |= flags::OVERRUN,
+                    None => tap.lost = true,
+                }
+            }
+            if std::mem::take(&mut tap.lost) {
+                copy.flags |= flags::OVERRUN;
+            }
+            tap.bytes += cost;
+            tap.buf.push_back(copy);
+        }
+    }
+
+    /// The wake-up procedure (`mailbox.md` §10.3), then fan-out reclaim.
+    fn wake_up(&mut self, desc: &mut Descriptor, now: u64) {
+        let id = desc.id;
+        let mut i = 0;
+        while i < desc.waiters.len() {
+            let w = desc.waiters[i];
+            let Some(entry) = self.pids.get_mut(&w.pid) else {
+                remove_waiter(desc, i);
+                continue;
+            };
+            if w.deadline.is_some_and(|d| d <= now) {
+                remove_waiter(desc, i);
+                entry.wait = None;
+                self.events.push(|| MailboxEvent::Timeout {
+                    pid: w.pid,
+                    descriptor: id,
+                    handle: w.handle,
+                });
+                self.completions.push_back(Completion {
+                    pid: w.pid,
+                    handle: w.handle,
+                    descriptor: id,
+                    outcome: WaitOutcome::Timeout,
+                });
+                continue;
+            }
+            let Some(h) = entry.handle_mut(w.handle) else {
+                remove_waiter(desc, i);
+                entry.wait = None;
+                continue;
+            };
+            match take(desc, h, w.handle, w.max_len) {
+                Some(received) => {
+                    remove_waiter(desc, i);
+                    entry.wait = None;
+                    self.events.push(|| MailboxEvent::Wake {
+                        pid: w.pid,
+                        descriptor: id,
+                        handle: w.handle,
+                        length: received.copied(),
+                        flags: received.flags,
+                        channel: received.channel,
+                        src_pid: received.src_pid,
+                    });
+                    self.completions.push_back(Completion {
+                        pid: w.pid,
+                        handle: w.handle,
+                        descriptor: id,
+                        outcome: WaitOutcome::Message(received),
+                    });
+                }
+                None => i += 1,
+            }
+        }
+        reclaim(desc, self.pids);
+    }
+}
+
 /// The mailbox subsystem: every descriptor, every pid's handle table, pending waits
 /// and the events they produce. Independent of the VM: the executive feeds it guest
 /// bytes and clock readings and applies the [`Completion`]s it reports.
 #[derive(Debug)]
 pub struct Mailboxes {
     limits: Limits,
-    descs: IdMap<u16, Descriptor>,
+    descs: Slab<u16, Descriptor>,
     by_key: HashMap<Key, u16>,
     next_id: u16,
     pids: IdMap<Pid, PidEntry>,
@@ -537,7 +777,7 @@ impl Mailboxes {
         pids.insert(0, PidEntry::new());
         Mailboxes {
             limits: limits.sanitized(),
-            descs: IdMap::default(),
+            descs: Slab::default(),
             by_key: HashMap::new(),
             next_id: 1,
             pids,
@@ -598,6 +838,11 @@ impl Mailboxes {
         }
     }
 
+    /// True if completed waits are pending.
+    pub fn has_completions(&self) -> bool {
+        !self.completions.is_empty()
+    }
+
     /// Take the oldest completed wait (in wake order).
     pub fn pop_completion(&mut self) -> Option<Completion> {
         self.completions.pop_front()
@@ -607,7 +852,7 @@ impl Mailboxes {
     /// unreadable info record, for instance): emits `mailbox_error` for error statuses.
     pub fn report(&mut self, actor: Pid, function: Function, status: Status, error: &str) {
         if status.is_error() {
-            self.events.push(MailboxEvent::Error {
+            self.events.push(|| MailboxEvent::Error {
                 pid: actor,
                 function,
                 status,
@@ -624,7 +869,7 @@ impl Mailboxes {
         error: impl Into<String>,
     ) -> Result<T, Status> {
         if status.is_error() {
-            self.events.push(MailboxEvent::Error {
+            self.events.push(|| MailboxEvent::Error {
                 pid: actor,
                 function,
                 status,
@@ -679,7 +924,7 @@ impl Mailboxes {
                 0 => 1,
                 n => n,
             };
-            if !self.descs.contains_key(&id) {
+            if !self.descs.contains_key(id) {
                 return id;
             }
         }
@@ -691,7 +936,7 @@ impl Mailboxes {
 
     fn exhausted_pool(&mut self, actor: Pid, function: Function, key: &Key) -> Status {
         self.pool_exhausted += 1;
-        self.events.push(MailboxEvent::Exhausted {
+        self.events.push(|| MailboxEvent::Exhausted {
             pid: actor,
             what: Exhaustion::DescriptorPoolFull {
                 max_descriptors: self.limits.max_descriptors,
@@ -711,7 +956,7 @@ impl Mailboxes {
     /// Create a descriptor (pool checked by the caller).
     fn create(&mut self, actor: Pid, key: Key, capacity: u32, mode_bits: u16) -> u16 {
         let id = self.alloc_id();
-        self.events.push(MailboxEvent::Created {
+        self.events.push(|| MailboxEvent::Created {
             pid: actor,
             descriptor: id,
             namespace: key.namespace,
@@ -743,7 +988,7 @@ impl Mailboxes {
     }
 
     fn add_holder(&mut self, id: u16, pid: Pid) {
-        if let Some(d) = self.descs.get_mut(&id)
+        if let Some(d) = self.descs.get_mut(id)
             && let Err(at) = d.holders.binary_search(&pid)
         {
             d.holders.insert(at, pid);
@@ -752,13 +997,15 @@ impl Mailboxes {
 
     /// Allocate a handle for `pid` on descriptor `id` (limits checked by the caller).
     fn attach_handle(&mut self, pid: Pid, id: u16, access: u16, tap: bool) -> Option<u16> {
-        let desc = self.descs.get_mut(&id)?;
+        let slot = self.descs.slot_of(id)?;
+        let desc = self.descs.get_mut(id)?;
         let entry = self.pids.get_mut(&pid)?;
         let number = entry.lowest_free();
         entry.insert(
             number,
             Handle {
                 desc: id,
+                slot,
                 access,
                 tap: tap.then(Tap::default),
                 cursor_next: desc.next_seq,
@@ -794,7 +1041,7 @@ impl Mailboxes {
         };
         if entry.open >= self.limits.handle_limit_per_pid {
             let handles = entry.open;
-            self.events.push(MailboxEvent::Exhausted {
+            self.events.push(|| MailboxEvent::Exhausted {
                 pid: actor,
                 what: Exhaustion::HandleLimit {
                     handle_limit: self.limits.handle_limit_per_pid,
@@ -806,7 +1053,7 @@ impl Mailboxes {
         }
         let flags = (flags & 0xFFFF) as u16;
         let desc_access = existing
-            .and_then(|id| self.descs.get(&id))
+            .and_then(|id| self.descs.get(id))
             .map_or(0, |d| d.mode & mode::RDWR);
         let access = match (flags & mode::RDWR, desc_access) {
             (0, 0) => mode::RDWR,
@@ -887,7 +1134,7 @@ impl Mailboxes {
     /// Apply capacity/mode (0 = keep) to an existing descriptor under the BIND rule:
     /// only when nothing is queued anywhere. Returns false (WOULDBLOCK) otherwise.
     fn reconfigure(&mut self, id: u16, capacity: u32, mode_bits: u16) -> bool {
-        let Some(desc) = self.descs.get(&id) else {
+        let Some(desc) = self.descs.get(id) else {
             return false;
         };
         let capacity = if capacity == 0 {
@@ -910,7 +1157,7 @@ impl Mailboxes {
             return false;
         }
         let refs = desc.refs.clone();
-        let Some(desc) = self.descs.get_mut(&id) else {
+        let Some(desc) = self.descs.get_mut(id) else {
             return false;
         };
         desc.capacity = capacity;
@@ -930,7 +1177,7 @@ impl Mailboxes {
     /// Host `unbind`: removes the host (pid 0) as a holder of descriptor `id`, then runs
     /// the free check.
     pub fn unbind(&mut self, id: u16) -> Result<(), Status> {
-        let Some(desc) = self.descs.get_mut(&id) else {
+        let Some(desc) = self.descs.get_mut(id) else {
             return self.fail(
                 0,
                 Function::Bind,
@@ -944,6 +1191,28 @@ impl Mailboxes {
     }
 
     // ------------------------------------------------------------ SEND
+
+    /// The descriptor `id` and the rest of the table an enqueue touches, borrowed apart
+    /// so a message looks its descriptor up once.
+    fn delivery(&mut self, id: u16) -> Option<(&mut Descriptor, Delivery<'_>)> {
+        let slot = self.descs.slot_of(id)?;
+        self.delivery_at(slot, id)
+    }
+
+    /// [`Mailboxes::delivery`] for a descriptor whose slot the caller has (a handle's).
+    fn delivery_at(&mut self, slot: u32, id: u16) -> Option<(&mut Descriptor, Delivery<'_>)> {
+        let desc = self.descs.at_mut(slot, id)?;
+        Some((
+            desc,
+            Delivery {
+                pids: &mut self.pids,
+                events: &mut self.events,
+                completions: &mut self.completions,
+                spare: &mut self.spare,
+                limits: self.limits,
+            },
+        ))
+    }
 
     /// SEND (`mailbox.md` §9). `data` is the payload, `None` when the buffer
     /// `(ptr, length)` is not inside the caller's window; `length` = R3 & 0xFFFF.
@@ -975,28 +1244,30 @@ impl Mailboxes {
                 format!("handle {handle} is read-only"),
             );
         }
-        let id = h.desc;
-        let capacity = self.descs.get(&id).map_or(0, |d| d.capacity);
-        if u32::from(length) + MESSAGE_OVERHEAD > capacity {
+        let (id, slot) = (h.desc, h.slot);
+        let cost = u32::from(length) + MESSAGE_OVERHEAD;
+        let Some((desc, delivery)) = self
+            .delivery_at(slot, id)
+            .filter(|(d, _)| cost <= d.capacity)
+        else {
+            let capacity = self.descs.get(id).map_or(0, |d| d.capacity);
             let text = format!("message of {length} bytes can never fit capacity {capacity}");
             return self.fail(actor, f, Status::MsgTooLarge, text);
-        }
+        };
         let Some(data) = data else {
             return self.fail(actor, f, Status::Internal, "buffer outside the window");
         };
         let data = data.get(..usize::from(length)).unwrap_or(data);
-        let flags = msg_flags & !flags::RUNTIME;
-        let sink = self.enqueue(
-            id,
+        let message = Outgoing {
             data,
-            flags,
+            flags: msg_flags & !flags::RUNTIME,
             channel,
-            actor,
+            src_pid: actor,
             actor,
             handle,
-            Source::Svc,
-            now,
-        )?;
+            source: Source::Svc,
+        };
+        let sink = delivery.enqueue(desc, &message, now)?;
         Ok(Sent {
             length: data.len() as u16,
             descriptor: id,
@@ -1019,282 +1290,22 @@ impl Mailboxes {
         source: Source,
         now: u64,
     ) -> Result<(), Status> {
-        let Some(desc) = self.descs.get(&descriptor) else {
+        let Some((desc, delivery)) = self.delivery(descriptor) else {
             return Err(Status::NoDescriptor);
         };
         if data.len() as u32 + MESSAGE_OVERHEAD > desc.capacity || data.len() > 0xFFFF {
             return Err(Status::MsgTooLarge);
         }
-        let flags = msg_flags & !flags::RUNTIME;
-        self.enqueue(
-            descriptor, data, flags, channel, src_pid, actor, 0, source, now,
-        )
-        .map(|_| ())
-    }
-
-    /// Space handling, enqueue, taps and wake-up (`mailbox.md` §9 SEND, §10.3, §11, §12).
-    #[allow(clippy::too_many_arguments)]
-    fn enqueue(
-        &mut self,
-        id: u16,
-        data: &[u8],
-        msg_flags: u16,
-        channel: u16,
-        src_pid: Pid,
-        actor: Pid,
-        handle: u16,
-        source: Source,
-        now: u64,
-    ) -> Result<bool, Status> {
-        let cost = data.len() as u32 + MESSAGE_OVERHEAD;
-        let Some(desc) = self.descs.get_mut(&id) else {
-            return Err(Status::NoDescriptor);
-        };
-        if !desc.fits(cost) {
-            if desc.is_fanout() {
-                reclaim(desc, &self.pids);
-            }
-            if !desc.fits(cost) {
-                if !desc.is_fanout() || desc.blocks_when_full() {
-                    let policy = if desc.is_fanout() {
-                        Policy::FanoutBlock
-                    } else {
-                        Policy::Single
-                    };
-                    self.events.push(MailboxEvent::Backpressure {
-                        pid: actor,
-                        descriptor: id,
-                        policy,
-                        capacity: desc.capacity,
-                        bytes_used: desc.bytes_used,
-                        requested: cost,
-                        tap: None,
-                        limit: None,
-                    });
-                    return Err(Status::WouldBlock);
-                }
-                Self::drop_for(desc, &mut self.pids, &mut self.events, actor, cost);
-            }
-        }
-        let seq = desc.next_seq;
-        desc.next_seq += 1;
-        desc.bytes_used += cost;
-        let mut buf = self.spare.pop().unwrap_or_default();
-        buf.clear();
-        buf.extend_from_slice(data);
-        let message = Message {
-            data: buf,
-            flags: msg_flags,
+        let message = Outgoing {
+            data,
+            flags: msg_flags & !flags::RUNTIME,
             channel,
             src_pid,
-            seq,
-        };
-        self.events.push(MailboxEvent::Send {
-            pid: actor,
-            descriptor: id,
-            handle,
-            length: message.len(),
-            flags: msg_flags,
-            channel,
-            src_pid,
+            actor,
+            handle: 0,
             source,
-        });
-        if desc.taps > 0 {
-            Self::copy_to_taps(
-                desc,
-                &mut self.pids,
-                &mut self.events,
-                actor,
-                &message,
-                self.limits,
-                now,
-            );
-        }
-        desc.queue.push_back(message);
-        let sink = desc.sink.is_some();
-        self.wake_up(id, now);
-        Ok(sink)
-    }
-
-    /// Fan-out DROP: drop oldest messages until `cost` fits; readers that had not
-    /// consumed a dropped message skip it and get OVERRUN.
-    fn drop_for(
-        desc: &mut Descriptor,
-        pids: &mut IdMap<Pid, PidEntry>,
-        events: &mut EventSink,
-        actor: Pid,
-        cost: u32,
-    ) {
-        while !desc.fits(cost) {
-            let Some(m) = desc.queue.pop_front() else {
-                break;
-            };
-            desc.bytes_used -= m.cost();
-            for &(pid, n) in &desc.refs {
-                if let Some(h) = pids.get_mut(&pid).and_then(|e| e.handle_mut(n))
-                    && h.is_reader()
-                    && h.cursor_next <= m.seq
-                {
-                    h.cursor_next = m.seq + 1;
-                    h.overrun = true;
-                }
-            }
-            if let Some(sink) = desc.sink.as_mut() {
-                *sink = (*sink).max(m.seq + 1);
-            }
-            events.push(MailboxEvent::Overrun {
-                pid: actor,
-                descriptor: desc.id,
-                src_pid: m.src_pid,
-                dropped_seq: m.seq(),
-                dropped_length: m.len(),
-                dropped_flags: m.flags,
-                channel: m.channel,
-                reason: OverrunReason::FanoutDrop,
-                queue_depth: desc.queue.len() as u32,
-                tap: None,
-            });
-        }
-    }
-
-    /// Copy an enqueued message into every tap buffer (`mailbox.md` §12).
-    fn copy_to_taps(
-        desc: &Descriptor,
-        pids: &mut IdMap<Pid, PidEntry>,
-        events: &mut EventSink,
-        actor: Pid,
-        message: &Message,
-        limits: Limits,
-        now: u64,
-    ) {
-        let cost = message.cost();
-        for &(pid, n) in &desc.refs {
-            let Some(h) = pids.get_mut(&pid).and_then(|e| e.handle_mut(n)) else {
-                continue;
-            };
-            let Some(tap) = h.tap.as_mut() else { continue };
-            let tap_ref = TapRef {
-                tap_pid: pid,
-                tap_handle: n,
-            };
-            if limits.tap_rate_limit > 0 {
-                let window = now / 1000;
-                if tap.window != window {
-                    tap.window = window;
-                    tap.copies = 0;
-                    tap.reported = false;
-                }
-                if tap.copies >= limits.tap_rate_limit {
-                    tap.lost = true;
-                    if !tap.reported {
-                        tap.reported = true;
-                        events.push(MailboxEvent::Backpressure {
-                            pid: actor,
-                            descriptor: desc.id,
-                            policy: Policy::TapRateLimit,
-                            capacity: desc.capacity,
-                            bytes_used: tap.bytes,
-                            requested: cost,
-                            tap: Some(tap_ref),
-                            limit: Some(limits.tap_rate_limit),
-                        });
-                    }
-                    continue;
-                }
-                tap.copies += 1;
-            }
-            let mut copy = message.clone();
-            let mut dropped = false;
-            while tap.bytes + cost > desc.capacity {
-                let Some(old) = tap.buf.pop_front() else {
-                    break;
-                };
-                tap.bytes -= old.cost();
-                dropped = true;
-                events.push(MailboxEvent::Overrun {
-                    pid: actor,
-                    descriptor: desc.id,
-                    src_pid: old.src_pid,
-                    dropped_seq: old.seq(),
-                    dropped_length: old.len(),
-                    dropped_flags: old.flags,
-                    channel: old.channel,
-                    reason: OverrunReason::TapDrop,
-                    queue_depth: tap.buf.len() as u32,
-                    tap: Some(tap_ref),
-                });
-            }
-            if dropped {
-                match tap.buf.front_mut() {
-                    Some(head) => head.flags |= flags::OVERRUN,
-                    None => tap.lost = true,
-                }
-            }
-            if std::mem::take(&mut tap.lost) {
-                copy.flags |= flags::OVERRUN;
-            }
-            tap.bytes += cost;
-            tap.buf.push_back(copy);
-        }
-    }
-
-    /// The wake-up procedure (`mailbox.md` §10.3), then fan-out reclaim.
-    fn wake_up(&mut self, id: u16, now: u64) {
-        let Some(desc) = self.descs.get_mut(&id) else {
-            return;
         };
-        let mut i = 0;
-        while i < desc.waiters.len() {
-            let w = desc.waiters[i];
-            let Some(entry) = self.pids.get_mut(&w.pid) else {
-                remove_waiter(desc, i);
-                continue;
-            };
-            if w.deadline.is_some_and(|d| d <= now) {
-                remove_waiter(desc, i);
-                entry.wait = None;
-                self.events.push(MailboxEvent::Timeout {
-                    pid: w.pid,
-                    descriptor: id,
-                    handle: w.handle,
-                });
-                self.completions.push_back(Completion {
-                    pid: w.pid,
-                    handle: w.handle,
-                    descriptor: id,
-                    outcome: WaitOutcome::Timeout,
-                });
-                continue;
-            }
-            let Some(h) = entry.handle_mut(w.handle) else {
-                remove_waiter(desc, i);
-                entry.wait = None;
-                continue;
-            };
-            match take(desc, h, w.handle, w.max_len) {
-                Some(received) => {
-                    remove_waiter(desc, i);
-                    entry.wait = None;
-                    self.events.push(MailboxEvent::Wake {
-                        pid: w.pid,
-                        descriptor: id,
-                        handle: w.handle,
-                        length: received.copied(),
-                        flags: received.flags,
-                        channel: received.channel,
-                        src_pid: received.src_pid,
-                    });
-                    self.completions.push_back(Completion {
-                        pid: w.pid,
-                        handle: w.handle,
-                        descriptor: id,
-                        outcome: WaitOutcome::Message(received),
-                    });
-                }
-                None => i += 1,
-            }
-        }
-        reclaim(desc, &self.pids);
+        delivery.enqueue(desc, &message, now).map(|_| ())
     }
 
     // ------------------------------------------------------------ RECV
@@ -1339,7 +1350,7 @@ impl Mailboxes {
             return self.fail(actor, f, Status::Internal, "buffer outside the window");
         }
         let id = h.desc;
-        let Some(desc) = self.descs.get_mut(&id) else {
+        let Some(desc) = self.descs.at_mut(h.slot, id) else {
             return self.fail(
                 actor,
                 f,
@@ -1348,7 +1359,7 @@ impl Mailboxes {
             );
         };
         if let Some(received) = take(desc, h, handle, max_len) {
-            self.events.push(MailboxEvent::Recv {
+            self.events.push(|| MailboxEvent::Recv {
                 pid: actor,
                 descriptor: id,
                 handle,
@@ -1375,10 +1386,8 @@ impl Mailboxes {
                     deadline,
                     max_len,
                 });
-                if let Some(entry) = self.pids.get_mut(&actor) {
-                    entry.wait = Some(handle);
-                }
-                self.events.push(MailboxEvent::Wait {
+                entry.wait = Some(handle);
+                self.events.push(|| MailboxEvent::Wait {
                     pid: actor,
                     descriptor: id,
                     handle,
@@ -1399,14 +1408,13 @@ impl Mailboxes {
             Some(id) => id,
             // The handle is gone: find the waiter by scanning.
             None => {
-                *self
-                    .descs
-                    .iter()
-                    .find(|(_, d)| d.waiters.iter().any(|w| w.pid == pid))?
-                    .0
+                self.descs
+                    .values()
+                    .find(|d| d.waiters.iter().any(|w| w.pid == pid))?
+                    .id
             }
         };
-        if let Some(desc) = self.descs.get_mut(&id) {
+        if let Some(desc) = self.descs.get_mut(id) {
             desc.waiters.retain(|w| w.pid != pid);
         }
         Some((id, handle))
@@ -1416,7 +1424,7 @@ impl Mailboxes {
     /// is emitted. Returns `(descriptor, handle)` if a wait was pending.
     pub fn timeout(&mut self, pid: Pid) -> Option<(u16, u16)> {
         let (id, handle) = self.remove_wait(pid)?;
-        self.events.push(MailboxEvent::Timeout {
+        self.events.push(|| MailboxEvent::Timeout {
             pid,
             descriptor: id,
             handle,
@@ -1427,11 +1435,11 @@ impl Mailboxes {
     /// The pending wait of `pid`: `(descriptor, handle, deadline)`.
     pub fn pending_wait(&self, pid: Pid) -> Option<(u16, u16, Option<u64>)> {
         let handle = self.pids.get(&pid)?.wait?;
-        self.descs.iter().find_map(|(&id, d)| {
+        self.descs.values().find_map(|d| {
             d.waiters
                 .iter()
                 .find(|w| w.pid == pid)
-                .map(|w| (id, handle, w.deadline))
+                .map(|w| (d.id, handle, w.deadline))
         })
     }
 
@@ -1448,7 +1456,7 @@ impl Mailboxes {
                 format!("handle {handle} is not open"),
             );
         };
-        let Some(desc) = self.descs.get(&h.desc) else {
+        let Some(desc) = self.descs.get(h.desc) else {
             return self.fail(
                 actor,
                 f,
@@ -1498,7 +1506,7 @@ impl Mailboxes {
             );
         };
         let id = h.desc;
-        let Some(desc) = self.descs.get_mut(&id) else {
+        let Some(desc) = self.descs.get_mut(id) else {
             return self.fail(
                 actor,
                 f,
@@ -1554,7 +1562,7 @@ impl Mailboxes {
             return;
         };
         let id = h.desc;
-        if let Some(desc) = self.descs.get_mut(&id) {
+        if let Some(desc) = self.descs.get_mut(id) {
             desc.refs.retain(|&r| r != (pid, number));
             if h.tap.is_some() {
                 desc.taps -= 1;
@@ -1566,7 +1574,7 @@ impl Mailboxes {
 
     /// The free check (`mailbox.md` §13).
     fn maybe_free(&mut self, id: u16, actor: Pid) {
-        let Some(desc) = self.descs.get(&id) else {
+        let Some(desc) = self.descs.get(id) else {
             return;
         };
         let holders_gone = desc.holders.iter().all(|&p| p != 0 && !self.present(p));
@@ -1580,7 +1588,7 @@ impl Mailboxes {
     }
 
     fn free(&mut self, id: u16, actor: Pid) {
-        if let Some(desc) = self.descs.remove(&id) {
+        if let Some(desc) = self.descs.remove(id) {
             self.by_key.remove(&desc.key);
             if let Some((pid, stream)) = desc.stdio
                 && let Some(entry) = self.pids.get_mut(&pid)
@@ -1588,7 +1596,7 @@ impl Mailboxes {
             {
                 entry.stdio[stream as usize] = None;
             }
-            self.events.push(MailboxEvent::Freed {
+            self.events.push(|| MailboxEvent::Freed {
                 pid: actor,
                 descriptor: id,
                 discarded: desc.queue.len() as u32,
@@ -1630,7 +1638,7 @@ impl Mailboxes {
         if needed > free {
             self.pool_exhausted += 1;
             let key = &new_keys[(free as usize).min(new_keys.len() - 1)];
-            self.events.push(MailboxEvent::Exhausted {
+            self.events.push(|| MailboxEvent::Exhausted {
                 pid: 0,
                 what: Exhaustion::DescriptorPoolFull {
                     max_descriptors: self.limits.max_descriptors,
@@ -1649,7 +1657,7 @@ impl Mailboxes {
                 Some(&id) => id,
                 None => self.create(0, key, capacity, self.stdio_modes[stream as usize]),
             };
-            if let Some(desc) = self.descs.get_mut(&id) {
+            if let Some(desc) = self.descs.get_mut(id) {
                 desc.stdio = Some((pid, stream));
                 if self.sink_attached && stream != StdioStream::In {
                     desc.sink = Some(desc.next_seq);
@@ -1745,12 +1753,12 @@ impl Mailboxes {
 
     /// Largest payload one message can carry on a descriptor (capacity − 8).
     pub fn max_payload(&self, descriptor: u16) -> Option<u32> {
-        Some(self.descs.get(&descriptor)?.capacity - MESSAGE_OVERHEAD)
+        Some(self.descs.get(descriptor)?.capacity - MESSAGE_OVERHEAD)
     }
 
     /// The stdio stream a descriptor belongs to, if it has a sink attached.
     pub fn sink_of(&self, descriptor: u16) -> Option<(Pid, StdioStream)> {
-        let d = self.descs.get(&descriptor)?;
+        let d = self.descs.get(descriptor)?;
         d.sink.and(d.stdio)
     }
 
@@ -1762,7 +1770,7 @@ impl Mailboxes {
         descriptor: u16,
         mut accept: impl FnMut(&Message) -> bool,
     ) -> usize {
-        let Some(desc) = self.descs.get_mut(&descriptor) else {
+        let Some(desc) = self.descs.get_mut(descriptor) else {
             return 0;
         };
         let Some(mut cursor) = desc.sink else {
@@ -1884,7 +1892,7 @@ impl Mailboxes {
 
     /// Canonical target text of a descriptor.
     pub fn target_of(&self, descriptor: u16) -> Option<String> {
-        Some(self.descs.get(&descriptor)?.key.to_string())
+        Some(self.descs.get(descriptor)?.key.to_string())
     }
 
     /// Number of live descriptors.
@@ -1912,11 +1920,11 @@ impl Mailboxes {
         u64,
         impl Iterator<Item = crate::snapshot::DescriptorView> + '_,
     ) {
-        let mut ids: Vec<u16> = self.descs.keys().copied().collect();
+        let mut ids: Vec<u16> = self.descs.keys().collect();
         ids.sort_unstable();
         let views = ids
             .into_iter()
-            .filter_map(|id| self.descs.get(&id))
+            .filter_map(|id| self.descs.get(id))
             .map(move |d| {
                 let handles = d
                     .refs

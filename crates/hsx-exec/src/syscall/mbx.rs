@@ -47,10 +47,11 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
                 .mbx
                 .send(pid, handle, data, len as u16, flags, channel, now);
             set_pair(exec, slot, r.map(|s| u32::from(s.length)));
-            exec.mbx_settle();
+            // The wake-up's events and completions come before the sink's output.
             if let Ok(sent) = r
                 && sent.sink
             {
+                exec.mbx_settle();
                 exec.sink_drain(sent.descriptor);
             }
         }
