@@ -634,6 +634,7 @@ impl Executive {
     /// can be reaped (by a WAIT) and its slot reused (by a SPAWN) within one call.
     fn step_inner(&mut self, max: u64, only: Option<(Slot, Pid)>) -> StepOutcome {
         let mut executed = 0u64;
+        let mut after_rotation = false;
         while executed < max {
             self.expire_timers();
             let (level, slot) = match only {
@@ -699,9 +700,11 @@ impl Executive {
             }
             task.resume_exempt = false;
             let pc_before = task.ctx.pc;
-            // Several tasks share the level and the budget is large: the VM core runs
-            // the level's turns itself (same interleaving, see `round_robin.rs`).
-            let in_core = if only.is_none() && !alone && !single {
+            // The previous turn used its whole quantum, several tasks share the level
+            // and the budget is large: the VM core runs the level's turns itself (same
+            // interleaving, see `round_robin.rs`). Turns that end in traps (a task that
+            // soon blocks in RECV) stay on this path, which costs less for one turn.
+            let in_core = if after_rotation && only.is_none() && !alone && !single {
                 let wall_timers = self.clock.mode() == ClockMode::Wall && !self.timers.is_empty();
                 let budget = if wall_timers {
                     (max - executed).min(SLICE)
@@ -780,6 +783,7 @@ impl Executive {
                 return self.outcome(executed, stop);
             }
             // End of turn: rotate within the level if the quantum is used up.
+            after_rotation = false;
             if let Some(task) = self.tasks[slot as usize].as_mut()
                 && task.state == TaskState::Running
                 && task.turn_left == 0
@@ -791,6 +795,7 @@ impl Executive {
                     self.ready.rotate(level);
                     self.current = None;
                     self.record(slot, TraceEvent::Rotate);
+                    after_rotation = true;
                 }
             }
         }
