@@ -1,19 +1,31 @@
 //! Profiling probe: N tasks running a 3-instruction loop in round robin with quantum 1
-//! (a context switch after every instruction): `round_robin N STEPS`.
+//! (a context switch after every instruction): `round_robin N STEPS [phased]`.
 //! (`valgrind --tool=callgrind target/release/examples/round_robin 1000 400000`).
+//!
+//! By default every task runs the same loop in lockstep, so consecutive switches
+//! dispatch the same instruction kind (easy for the host's branch predictor once there
+//! are more than a few tasks). `phased` starts task k with k % 3 extra instructions, so
+//! neighbours are at different points of the loop.
 use hsx_exec::{ClockMode, Config, Executive, SpawnOptions};
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|s| s.parse::<u64>().ok());
-    let n = args.next().flatten().unwrap_or(2);
-    let steps = args.next().flatten().unwrap_or(10_000_000);
-    let bytes = hsx_asm::assemble_source_to_hxe(
-        "b",
-        ".text\n LDI R3, 1\nloop:\n ADD R2, R2, R1\n SUB R1, R1, R3\n JMP loop\n",
-        &Default::default(),
-        "b",
-    )
-    .expect("assembles");
+    let mut args = std::env::args().skip(1);
+    let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2);
+    let steps: u64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
+    let phased = args.next().as_deref() == Some("phased");
+    let images: Vec<Vec<u8>> = (0..3)
+        .map(|phase| {
+            let source = format!(
+                ".text\n LDI R3, 1\n{}loop:\n ADD R2, R2, R1\n SUB R1, R1, R3\n JMP loop\n",
+                " MOV R0, R0\n".repeat(phase)
+            );
+            hsx_asm::assemble_source_to_hxe("b", &source, &Default::default(), "b")
+                .expect("assembles")
+        })
+        .collect();
     let mut exec = Executive::new(Config {
         clock: ClockMode::Virtual,
         ram_bytes: Some(1 << 30),
@@ -23,15 +35,21 @@ fn main() {
         }),
         ..Config::default()
     });
-    for _ in 0..n {
-        exec.spawn_bytes(&bytes, SpawnOptions::default())
+    for k in 0..n {
+        let image = if phased {
+            &images[(k % 3) as usize]
+        } else {
+            &images[0]
+        };
+        exec.spawn_bytes(image, SpawnOptions::default())
             .expect("spawns");
     }
     let t = std::time::Instant::now();
     let out = exec.step(steps);
     let s = t.elapsed().as_secs_f64();
     println!(
-        "{n} tasks: {} steps in {s:.3} s, {:.2} ns/step",
+        "{n} tasks{}: {} steps in {s:.3} s, {:.2} ns/step",
+        if phased { " (phased)" } else { "" },
         out.executed,
         s * 1e9 / out.executed as f64
     );

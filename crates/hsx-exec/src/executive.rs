@@ -339,8 +339,9 @@ impl Executive {
             return Err(SpawnError::NoPid);
         }
         // The window first: if it does not fit, the error reports the RAM as it is.
+        // Banks pack at the top of VM RAM (`VmRam::alloc_high`).
         let window = self.ram.alloc(window_size)?;
-        let bank = match self.ram.alloc(hsx_vm::BANK_BYTES) {
+        let bank = match self.ram.alloc_high(hsx_vm::BANK_BYTES) {
             Ok(b) => b,
             Err(e) => {
                 self.ram.free(window);

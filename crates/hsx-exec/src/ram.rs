@@ -40,10 +40,13 @@ pub struct VmRam {
     free_by_offset: BTreeMap<u32, u32>,
     free_by_size: BTreeSet<(u32, u32)>,
     used: u64,
-    /// Everything at or above this offset has never been allocated, so it is still the
-    /// zeroed memory the array started with; only reused memory needs clearing. With
-    /// a lazily zeroed allocation this also means untouched RAM costs no host memory.
+    /// `dirty_end..clean_end` has never been allocated, so it is still the zeroed memory
+    /// the array started with; only reused memory needs clearing. With a lazily zeroed
+    /// allocation this also means untouched RAM costs no host memory. Arenas carved
+    /// from the bottom ([`VmRam::alloc`]) move `dirty_end` up, arenas carved from the
+    /// top ([`VmRam::alloc_high`]) move `clean_end` down.
     dirty_end: u32,
+    clean_end: u32,
 }
 
 impl VmRam {
@@ -57,6 +60,7 @@ impl VmRam {
             free_by_size: BTreeSet::new(),
             used: 0,
             dirty_end: NULL_PAGE,
+            clean_end: size,
         };
         ram.insert_free(NULL_PAGE, size - NULL_PAGE);
         ram
@@ -101,27 +105,71 @@ impl VmRam {
 
     /// Carve `bytes` (rounded up to the granule) with best fit, zero-filled.
     pub fn alloc(&mut self, bytes: u32) -> Result<Arena, Exhausted> {
-        let need = bytes.div_ceil(GRANULE).max(1) * GRANULE;
+        let need = Self::granules(bytes);
         let Some(&(size, offset)) = self.free_by_size.range((need, 0)..).next() else {
-            return Err(Exhausted {
-                need,
-                largest: self.largest_free(),
-            });
+            return Err(self.exhausted(need));
         };
+        Ok(self.carve(offset, size, offset, need))
+    }
+
+    /// Carve `bytes` (rounded up to the granule), zero-filled, from the top of the
+    /// highest free block that fits. Register banks come from here: they pack together
+    /// at the top of VM RAM, away from the windows, so a context switch among thousands
+    /// of tasks touches a few dense pages of banks instead of one page per task.
+    /// A bank-sized request fits the highest block at once (every block is at least a
+    /// granule), so this is O(log n) for banks.
+    pub fn alloc_high(&mut self, bytes: u32) -> Result<Arena, Exhausted> {
+        let need = Self::granules(bytes);
+        let Some((&offset, &size)) = self.free_by_offset.iter().rev().find(|(_, s)| **s >= need)
+        else {
+            return Err(self.exhausted(need));
+        };
+        Ok(self.carve(offset, size, offset + size - need, need))
+    }
+
+    fn granules(bytes: u32) -> u32 {
+        bytes.div_ceil(GRANULE).max(1) * GRANULE
+    }
+
+    fn exhausted(&self, need: u32) -> Exhausted {
+        Exhausted {
+            need,
+            largest: self.largest_free(),
+        }
+    }
+
+    /// Take `at..at + need` out of the free block `offset..offset + size` and zero
+    /// what of it was used before.
+    fn carve(&mut self, offset: u32, size: u32, at: u32, need: u32) -> Arena {
         self.remove_free(offset, size);
-        if size > need {
-            self.insert_free(offset + need, size - need);
+        if at > offset {
+            self.insert_free(offset, at - offset);
         }
-        self.used += need as u64;
-        let arena = Arena { offset, size: need };
-        let reused_end = (offset + need).min(self.dirty_end);
-        if reused_end > offset
-            && let Some(b) = self.bytes_mut(offset, reused_end - offset)
-        {
-            b.fill(0);
+        if at + need < offset + size {
+            self.insert_free(at + need, offset + size - at - need);
         }
-        self.dirty_end = self.dirty_end.max(offset + need);
-        Ok(arena)
+        self.used += u64::from(need);
+        let (start, end) = (at, at + need);
+        for (from, to) in [
+            (start, end.min(self.dirty_end)),
+            (start.max(self.clean_end), end),
+        ] {
+            if to > from
+                && let Some(b) = self.bytes_mut(from, to - from)
+            {
+                b.fill(0);
+            }
+        }
+        if start <= self.dirty_end && end > self.dirty_end {
+            self.dirty_end = end.min(self.clean_end);
+        }
+        if end >= self.clean_end && start < self.clean_end {
+            self.clean_end = start.max(self.dirty_end);
+        }
+        Arena {
+            offset: at,
+            size: need,
+        }
     }
 
     /// Return an arena, merging it with free neighbours.
@@ -205,19 +253,42 @@ mod tests {
         assert_eq!(ram.bytes(b.offset, 4).unwrap(), &[0, 0, 0, 0]);
     }
 
+    #[test]
+    fn high_arenas_pack_at_the_top_and_reused_ones_are_zeroed() {
+        let mut ram = VmRam::new(NULL_PAGE + 64 * 1024);
+        let top = ram.size();
+        let a = ram.alloc_high(64).unwrap();
+        let b = ram.alloc_high(64).unwrap();
+        let w = ram.alloc(1024).unwrap();
+        assert_eq!((a.offset, b.offset), (top - 64, top - 128));
+        assert_eq!(w.offset, NULL_PAGE);
+        ram.bytes_mut(b.offset, 4)
+            .unwrap()
+            .copy_from_slice(&[9, 9, 9, 9]);
+        ram.free(b);
+        let c = ram.alloc_high(64).unwrap();
+        assert_eq!(c.offset, b.offset);
+        assert_eq!(ram.bytes(c.offset, 4).unwrap(), &[0, 0, 0, 0]);
+    }
+
     proptest! {
+        /// Whichever end arenas come from, they never overlap, every one starts zeroed
+        /// (the test dirties each arena it gets), and freeing all returns all memory.
         #[test]
         fn arenas_never_overlap_and_churn_returns_all_memory(
-            ops in proptest::collection::vec((1u32..20_000, any::<bool>()), 1..200)
+            ops in proptest::collection::vec((1u32..20_000, any::<bool>(), any::<bool>()), 1..200)
         ) {
             let mut ram = VmRam::new(1 << 20);
             let total = ram.largest_free();
             let mut live: Vec<Arena> = Vec::new();
-            for (size, free_one) in ops {
+            for (size, free_one, high) in ops {
                 if free_one && !live.is_empty() {
                     let a = live.swap_remove(size as usize % live.len());
                     ram.free(a);
-                } else if let Ok(a) = ram.alloc(size) {
+                } else if let Ok(a) = if high { ram.alloc_high(size) } else { ram.alloc(size) } {
+                    let bytes = ram.bytes_mut(a.offset, a.size).unwrap();
+                    prop_assert!(bytes.iter().all(|&b| b == 0), "arena {:?} not zeroed", a);
+                    bytes.fill(0xA5);
                     prop_assert!(a.offset >= NULL_PAGE);
                     prop_assert!(a.offset + a.size <= ram.size());
                     for b in &live {
