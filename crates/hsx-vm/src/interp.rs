@@ -47,15 +47,7 @@ pub(crate) fn run_turn(
     program: &Program,
     budget: u64,
 ) -> RunResult {
-    let mut core = Core {
-        regs,
-        mem,
-        pc: ctx.pc,
-        flags: *flags,
-        sp: ctx.sp,
-        stack: ctx,
-        left: budget,
-    };
+    let mut core = Core::new(regs, mem, ctx, *flags, budget);
     let exit = core.execute(program);
     let retired = budget - core.left;
     let (pc, sp) = (core.pc, core.sp);
@@ -299,6 +291,8 @@ macro_rules! dispatch {
                 $core.sp = sp;
                 $core.set(15, sp);
             }
+            // POP and RET spell the pop out: a shared `Result`-returning helper measured
+            // 2 host instructions slower per step on straight-line code and 12 per fib call.
             Kind::Pop => {
                 if $core
                     .sp
@@ -499,7 +493,27 @@ pub(crate) fn f16_op(a: u32, b: u32, f: impl Fn(f32, f32) -> f32) -> u16 {
     if r.is_nan() { NAN16 } else { r.to_bits() }
 }
 
-impl Core<'_> {
+impl<'r> Core<'r> {
+    /// A core for `ctx` with its bank and window, its flags and a budget.
+    #[inline(always)]
+    pub(crate) fn new(
+        regs: &'r mut [u32; REGISTERS],
+        mem: &'r mut [u8],
+        ctx: &'r mut Context,
+        flags: Flags,
+        left: u64,
+    ) -> Core<'r> {
+        Core {
+            regs,
+            mem,
+            pc: ctx.pc,
+            flags,
+            sp: ctx.sp,
+            stack: ctx,
+            left,
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn r(&self, n: u8) -> u32 {
         u32::from_le(self.regs[(n & 15) as usize])

@@ -141,15 +141,7 @@ pub fn run_ring<C: AsRef<Program>>(
             let ops = code.as_ref().ops();
             let end = ops.len() - 1;
             let this_turn = total.min(u64::from(turn));
-            let mut core = Core {
-                regs,
-                mem,
-                pc: ctx.pc,
-                flags: *flags,
-                sp: ctx.sp,
-                stack: ctx,
-                left: this_turn,
-            };
+            let mut core = Core::new(regs, mem, ctx, *flags, this_turn);
             // The turn: the loop of `Core::execute`, ending in `None` when the turn's budget
             // is used up or in the member's exit.
             let stopped: Option<Exit> = 'turn: {
