@@ -25,7 +25,7 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
         exec.set_reg(slot, 0, ENOSYS);
         return;
     }
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     let id = (regs[1] & 0x7FF) as u16;
     // The length is the full register (a "negative" length is simply too long).
     let len = regs[3];

@@ -39,7 +39,7 @@ pub const TIMEOUT: u32 = 7;
 pub const INFINITE: u32 = 0xFFFF;
 
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     let me = exec.t(slot).pid;
     match function {
         SLEEP_MS => {

@@ -230,7 +230,7 @@ fn listable(name: &str) -> bool {
 }
 
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     let r0 = match function {
         OPEN => open(exec, slot, low16(regs[1]), regs[2]),
         READ => match read(exec, slot, low16(regs[1]), low16(regs[2]), low16(regs[3])) {

@@ -7,7 +7,7 @@ use hsx_mailbox::{
     Completion, Function, Received, RecvOutcome, RecvWait, Status, TIMEOUT_INFINITE, WaitOutcome,
 };
 
-use super::low16;
+use super::{ARGS, low16};
 use crate::executive::Executive;
 use crate::sched::Slot;
 use crate::stdio::{PendingKind, PendingRecv};
@@ -22,7 +22,7 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
         exec.set_reg(slot, 0, ENOSYS);
         return;
     };
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     let pid = exec.t(slot).pid;
     let now = exec.now_ms();
     let handle = low16(regs[1]) as u16;
@@ -57,12 +57,11 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
         }
         Function::Recv => recv(exec, slot, &regs, now),
         Function::Peek => match exec.io.mbx.peek(pid, handle) {
-            Ok(p) => set_regs(
-                exec,
+            Ok(p) => exec.set_results(
                 slot,
                 &[0, p.depth, p.bytes_used, u32::from(p.next_len), p.capacity],
             ),
-            Err(s) => set_regs(exec, slot, &[s.code(), 0, 0, 0, 0]),
+            Err(s) => exec.set_results(slot, &[s.code(), 0, 0, 0, 0]),
         },
         Function::Tap => {
             let r = exec.io.mbx.tap(pid, handle, regs[2]);
@@ -76,7 +75,7 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
     exec.mbx_settle();
 }
 
-fn recv(exec: &mut Executive, slot: Slot, regs: &[u32; 16], now: u64) {
+fn recv(exec: &mut Executive, slot: Slot, regs: &[u32; ARGS], now: u64) {
     let pid = exec.t(slot).pid;
     let (handle, buf, max_len) = (low16(regs[1]) as u16, low16(regs[2]), low16(regs[3]));
     let (timeout, info) = (low16(regs[4]) as u16, low16(regs[5]));
@@ -87,7 +86,7 @@ fn recv(exec: &mut Executive, slot: Slot, regs: &[u32; 16], now: u64) {
             Status::Internal,
             "info record outside the window",
         );
-        set_regs(exec, slot, &[Status::Internal.code(), 0, 0, 0, 0]);
+        exec.set_results(slot, &[Status::Internal.code(), 0, 0, 0, 0]);
         return;
     }
     let buffer_ok = exec.guest_range(slot, buf, max_len).is_some();
@@ -105,7 +104,7 @@ fn recv(exec: &mut Executive, slot: Slot, regs: &[u32; 16], now: u64) {
     match r {
         Ok(RecvOutcome::Message(m)) => {
             let results = deliver(exec, slot, buf, &m);
-            set_regs(exec, slot, &results);
+            exec.set_results(slot, &results);
             write_info(exec, slot, info, &results);
             exec.io.mbx.recycle(m.data);
         }
@@ -125,7 +124,7 @@ fn recv(exec: &mut Executive, slot: Slot, regs: &[u32; 16], now: u64) {
         }
         Err(s) => {
             let results = [s.code(), 0, 0, 0, 0];
-            set_regs(exec, slot, &results);
+            exec.set_results(slot, &results);
             write_info(exec, slot, info, &results);
         }
     }
@@ -266,13 +265,7 @@ fn status(r: Result<(), Status>) -> u32 {
 
 fn set_pair(exec: &mut Executive, slot: Slot, r: Result<u32, Status>) {
     match r {
-        Ok(v) => set_regs(exec, slot, &[0, v]),
-        Err(s) => set_regs(exec, slot, &[s.code(), 0]),
-    }
-}
-
-fn set_regs(exec: &mut Executive, slot: Slot, values: &[u32]) {
-    for (i, &v) in values.iter().enumerate() {
-        exec.set_reg(slot, i, v);
+        Ok(v) => exec.set_results(slot, &[0, v]),
+        Err(s) => exec.set_results(slot, &[s.code(), 0]),
     }
 }

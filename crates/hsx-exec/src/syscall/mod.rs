@@ -10,7 +10,7 @@ pub mod mbx;
 pub mod task;
 
 use hsx_isa::{ENOSYS, svc};
-use hsx_vm::{REGISTERS, read_registers, write_register};
+use hsx_vm::{REGISTERS, read_registers, register_bank, register_bank_mut};
 
 use crate::executive::Executive;
 use crate::sched::Slot;
@@ -21,7 +21,7 @@ impl Executive {
         let before = self
             .config
             .svc_events
-            .then(|| (self.t(slot).pid, self.regs(slot)));
+            .then(|| (self.t(slot).pid, self.args(slot)));
         match module {
             svc::CORE => core_mod::dispatch(self, slot, function),
             svc::TASK => task::dispatch(self, slot, function),
@@ -32,13 +32,11 @@ impl Executive {
             svc::MATH => math::dispatch(self, slot, function),
             _ => self.set_reg(slot, 0, ENOSYS),
         }
-        if let Some((pid, regs)) = before {
+        if let Some((pid, args)) = before {
             let result = self.tasks[slot as usize]
                 .as_ref()
                 .filter(|t| t.pid == pid && t.state.is_runnable())
-                .map(|_| self.regs(slot)[0]);
-            let mut args = [0; 6];
-            args.copy_from_slice(&regs[..6]);
+                .map(|_| self.args(slot)[0]);
             self.emit(crate::event::Event::Svc {
                 pid,
                 module,
@@ -54,10 +52,33 @@ impl Executive {
         read_registers(&self.t(slot).ctx, self.ram.words()).unwrap_or([0; REGISTERS])
     }
 
+    /// The argument registers R0..R5 of a call (`syscalls.md` §1.3), read through
+    /// `reg_base`: only the words a call can use, not the whole bank.
+    pub(crate) fn args(&self, slot: Slot) -> [u32; ARGS] {
+        match register_bank(&self.t(slot).ctx, self.ram.words()) {
+            Ok(bank) => std::array::from_fn(|i| u32::from_le(bank[i])),
+            Err(_) => [0; ARGS],
+        }
+    }
+
     /// Write one result register through `reg_base`.
     pub(crate) fn set_reg(&mut self, slot: Slot, index: usize, value: u32) {
-        let ctx = self.t(slot).ctx;
-        let _ = write_register(&ctx, self.ram.words_mut(), index, value);
+        self.set_results_from(slot, index, &[value]);
+    }
+
+    /// Write results into R0, R1, ... through `reg_base`, borrowing the bank once.
+    pub(crate) fn set_results(&mut self, slot: Slot, values: &[u32]) {
+        self.set_results_from(slot, 0, values);
+    }
+
+    /// Write `values` into R`first`, R`first+1`, ... (wrapping at R15).
+    fn set_results_from(&mut self, slot: Slot, first: usize, values: &[u32]) {
+        let ctx = &self.tasks[slot as usize].as_ref().expect("live slot").ctx;
+        if let Ok(bank) = register_bank_mut(ctx, self.ram.words_mut()) {
+            for (i, &v) in values.iter().enumerate() {
+                bank[(first + i) % REGISTERS] = v.to_le();
+            }
+        }
     }
 
     /// A guest buffer `(ptr, len)` of the task (`syscalls.md` §1.4: valid iff
@@ -85,6 +106,9 @@ impl Executive {
         (nul <= max).then(|| bytes[..nul].to_vec())
     }
 }
+
+/// Registers that carry system call arguments: R0..R5 (`syscalls.md` §1.3).
+pub(crate) const ARGS: usize = 6;
 
 /// `R & 0xFFFF`: pointers, lengths, pids, timeouts (`syscalls.md` §1.4).
 pub(crate) fn low16(r: u32) -> u32 {

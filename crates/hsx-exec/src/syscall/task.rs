@@ -15,7 +15,7 @@ pub const UART_WRITE: u8 = 1;
 pub const EINVAL: u32 = (-22i32) as u32;
 
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     match function {
         EXIT => exec.terminate(slot, Termination::Exited(regs[0])),
         UART_WRITE => {
