@@ -1,7 +1,7 @@
 //! The executive: tasks in one VM RAM, the scheduler loop, waits and termination
 //! (`executive.md`).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -234,7 +234,8 @@ pub struct Executive {
     next_token: u64,
     images: ImageCache,
     pub(crate) trace: TraceRing,
-    pub(crate) events: VecDeque<Event>,
+    /// Pending events, oldest first (only ever appended to and drained whole).
+    pub(crate) events: Vec<Event>,
     pub(crate) counters: SchedCounters,
     pub(crate) debug: crate::debug::DebugState,
     /// Mailboxes, stdio, files, CAN.
@@ -263,7 +264,7 @@ impl Executive {
             next_token: 1,
             images: ImageCache::default(),
             trace: TraceRing::new(config.trace_capacity),
-            events: VecDeque::new(),
+            events: Vec::new(),
             counters: SchedCounters::default(),
             debug: crate::debug::DebugState::default(),
             io: crate::stdio::Io::new(
@@ -413,7 +414,7 @@ impl Executive {
         self.ready.push_back(sched.priority, slot);
         self.counters.spawned += 1;
         self.record(slot, TraceEvent::Spawn);
-        self.events.push_back(Event::TaskState {
+        self.events.push(Event::TaskState {
             pid,
             prev: TaskState::Ready,
             new: ReportedState::State(TaskState::Ready),
@@ -689,7 +690,7 @@ impl Executive {
                 if !task.resume_exempt && task.breakpoints.contains(&task.ctx.pc) {
                     let (pid, pc) = (task.pid, task.ctx.pc);
                     self.pause_slot(slot, "debug_break");
-                    self.events.push_back(Event::DebugBreak {
+                    self.events.push(Event::DebugBreak {
                         pid,
                         reason: "breakpoint",
                         pc,
@@ -748,7 +749,7 @@ impl Executive {
                 Exit::Trap { module, function } => self.dispatch_syscall(slot, module, function),
                 Exit::Break { code, pc } => {
                     let pid = self.t(slot).pid;
-                    self.events.push_back(Event::DebugBreak {
+                    self.events.push(Event::DebugBreak {
                         pid,
                         reason: "brk",
                         pc,
@@ -760,13 +761,13 @@ impl Executive {
                 Exit::Exit { status } => self.terminate(slot, Termination::Exited(status)),
                 Exit::Fault { fault, pc } => {
                     let pid = self.t(slot).pid;
-                    self.events.push_back(Event::VmError { pid, fault, pc });
+                    self.events.push(Event::VmError { pid, fault, pc });
                     self.terminate(slot, Termination::Faulted { fault, pc });
                 }
                 Exit::Layout(e) => {
                     let task = self.t_mut(slot);
                     let (pid, pc) = (task.pid, task.ctx.pc);
-                    self.events.push_back(Event::InternalError {
+                    self.events.push(Event::InternalError {
                         pid,
                         message: format!("context of pid {pid} is invalid: {e}"),
                     });
@@ -884,7 +885,7 @@ impl Executive {
         if prev.is_runnable() {
             task.state = TaskState::Waiting(kind);
             self.ready.remove(prio, slot);
-            self.events.push_back(Event::TaskState {
+            self.events.push(Event::TaskState {
                 pid,
                 prev,
                 new: ReportedState::State(TaskState::Waiting(kind)),
@@ -930,7 +931,7 @@ impl Executive {
         if let TaskState::Waiting(kind) = task.state {
             task.state = TaskState::Ready;
             self.ready.push_back(task.sched.priority, slot);
-            self.events.push_back(Event::TaskState {
+            self.events.push(Event::TaskState {
                 pid,
                 prev: TaskState::Waiting(kind),
                 new: ReportedState::State(TaskState::Ready),
@@ -981,7 +982,7 @@ impl Executive {
                 Some(WaitKind::Timer) => {
                     let pid = self.t(timer.slot).pid;
                     self.complete_wait(timer.slot, &[0], false);
-                    self.events.push_back(Event::SleepComplete { pid });
+                    self.events.push(Event::SleepComplete { pid });
                 }
                 Some(WaitKind::Task) => {
                     // EXEC WAIT timeout: R0 = TIMEOUT, R1 = R2 = 0.
@@ -1022,7 +1023,7 @@ impl Executive {
             self.current = None;
         }
         self.record(slot, TraceEvent::Pause);
-        self.events.push_back(Event::TaskState {
+        self.events.push(Event::TaskState {
             pid,
             prev,
             new: ReportedState::State(TaskState::Paused),
@@ -1051,7 +1052,7 @@ impl Executive {
             self.ready.push_back(prio, slot);
         }
         self.record(slot, TraceEvent::Resume);
-        self.events.push_back(Event::TaskState {
+        self.events.push(Event::TaskState {
             pid,
             prev: TaskState::Paused,
             new: ReportedState::State(new),
@@ -1070,7 +1071,7 @@ impl Executive {
         self.record(slot, TraceEvent::Kill);
         self.complete_waiters(slot, 2, 0);
         self.reap(slot);
-        self.events.push_back(Event::TaskState {
+        self.events.push(Event::TaskState {
             pid,
             prev,
             new: ReportedState::Terminated,
@@ -1169,7 +1170,7 @@ impl Executive {
             };
             self.record(slot, event);
             let new = self.t(slot).state;
-            self.events.push_back(Event::TaskState {
+            self.events.push(Event::TaskState {
                 pid,
                 prev,
                 new: ReportedState::State(new),
@@ -1238,13 +1239,13 @@ impl Executive {
     fn record_entry(&mut self, pid: Pid, event: TraceEvent, pc: u32) {
         let entry = self.trace.record(self.clock.now_ms(), pid, event, pc);
         if self.config.trace_events {
-            self.events.push_back(Event::Trace(entry));
+            self.events.push(Event::Trace(entry));
         }
     }
 
     /// Emit an event (for syscall modules).
     pub(crate) fn emit(&mut self, event: Event) {
-        self.events.push_back(event);
+        self.events.push(event);
     }
 
     /// Window bounds of a task: (physical base, size).
