@@ -102,6 +102,7 @@ impl ReadyQueues {
 }
 
 /// Remove `slot` from a level where it is not the head; false if it is not queued.
+#[inline(never)]
 fn remove_behind_head(q: &mut VecDeque<Slot>, slot: Slot) -> bool {
     match q.iter().position(|&s| s == slot) {
         Some(i) => q.remove(i).is_some(),

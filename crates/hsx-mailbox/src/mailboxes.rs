@@ -400,6 +400,7 @@ enum Avail {
     Queue(usize),
 }
 
+#[inline]
 fn available(desc: &Descriptor, h: &Handle) -> Option<Avail> {
     if let Some(tap) = &h.tap {
         return (!tap.buf.is_empty()).then_some(Avail::Tap);
@@ -413,9 +414,22 @@ fn available(desc: &Descriptor, h: &Handle) -> Option<Avail> {
 
 /// Take the available message for `h` (tap buffer pop, fan-out cursor move or queue
 /// pop) and build the receiver's view of it. The caller reclaims fan-out queues.
+/// Inlined for the check: a RECV that finds nothing (and blocks) returns at once.
 #[inline]
 fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Option<Received> {
-    let message = match available(desc, h)? {
+    let avail = available(desc, h)?;
+    take_available(desc, h, avail, number, max_len)
+}
+
+/// [`take`] once a message is known to be available.
+fn take_available(
+    desc: &mut Descriptor,
+    h: &mut Handle,
+    avail: Avail,
+    number: u16,
+    max_len: u16,
+) -> Option<Received> {
+    let message = match avail {
         Avail::Tap => {
             let tap = h.tap.as_mut()?;
             let m = tap.buf.pop_front()?;
@@ -549,7 +563,9 @@ impl Delivery<'_> {
     }
 
     /// A message of `cost` does not fit: fan-out reclaim, then WOULDBLOCK (single
-    /// reader, fan-out BLOCK) or dropping the oldest messages (fan-out DROP).
+    /// reader, fan-out BLOCK) or dropping the oldest messages (fan-out DROP). Out of
+    /// line, like the tap copies: the common enqueue has room and no tap.
+    #[inline(never)]
     fn make_room(&mut self, desc: &mut Descriptor, actor: Pid, cost: u32) -> Result<(), Status> {
         if desc.is_fanout() {
             reclaim(desc, self.pids);
@@ -615,6 +631,7 @@ impl Delivery<'_> {
     }
 
     /// Copy an enqueued message into every tap buffer (`mailbox.md` §12).
+    #[inline(never)]
     fn copy_to_taps(&mut self, desc: &Descriptor, actor: Pid, message: &Message, now: u64) {
         let cost = message.cost();
         let limits = self.limits;
@@ -861,6 +878,10 @@ impl Mailboxes {
         }
     }
 
+    /// Report a failed call (an event for error statuses) and return the status. Cold:
+    /// kept out of the success paths it is called from.
+    #[cold]
+    #[inline(never)]
     fn fail<T>(
         &mut self,
         actor: Pid,
