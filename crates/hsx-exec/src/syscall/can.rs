@@ -20,6 +20,7 @@ pub trait CanBus: Send {
     fn transmit(&mut self, pid: u32, id: u16, data: &[u8]);
 }
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
     if function != CAN_TX {
         exec.set_reg(slot, 0, ENOSYS);

@@ -38,6 +38,7 @@ pub const TIMEOUT: u32 = 7;
 /// WAIT timeout meaning "forever".
 pub const INFINITE: u32 = 0xFFFF;
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
     let regs = exec.args(slot);
     let me = exec.t(slot).pid;

@@ -229,6 +229,7 @@ fn listable(name: &str) -> bool {
             .all(|b| (0x20..=0x7E).contains(&b) && b != b'\\' && b != b':' && b != b'/')
 }
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
     let regs = exec.args(slot);
     let r0 = match function {

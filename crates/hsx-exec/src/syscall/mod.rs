@@ -16,7 +16,9 @@ use crate::executive::Executive;
 use crate::sched::Slot;
 
 impl Executive {
-    /// Service `SVC mod, fn` for the task in `slot`.
+    /// Service `SVC mod, fn` for the task in `slot`. The module dispatchers other than
+    /// MBX are out of line (`#[inline(never)]`): the mailbox path, the hot one, keeps a
+    /// small frame.
     pub(crate) fn dispatch_syscall(&mut self, slot: Slot, module: u8, function: u8) {
         let before = self
             .config
