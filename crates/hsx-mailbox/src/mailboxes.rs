@@ -447,6 +447,13 @@ fn take_available(
             m
         }
     };
+    Some(receive(desc.id, h, number, max_len, message))
+}
+
+/// The receiver's view of a message taken for handle `number` (`h`) of descriptor `id`:
+/// the handle's pending OVERRUN mark, truncation to `max_len`.
+#[inline]
+fn receive(id: u16, h: &mut Handle, number: u16, max_len: u16, message: Message) -> Received {
     let length = message.len();
     let mut flags = message.flags;
     if std::mem::take(&mut h.overrun) {
@@ -457,15 +464,15 @@ fn take_available(
         flags |= flags::TRUNCATED;
         data.truncate(usize::from(max_len));
     }
-    Some(Received {
-        descriptor: desc.id,
+    Received {
+        descriptor: id,
         handle: number,
         data,
         length,
         flags,
         channel: message.channel,
         src_pid: message.src_pid,
-    })
+    }
 }
 
 /// Remove waiter `i` (almost always the head).
@@ -557,8 +564,15 @@ impl Delivery<'_> {
         if desc.taps > 0 {
             self.copy_to_taps(desc, out.actor, &message, now);
         }
-        desc.queue.push_back(message);
-        self.wake_up(desc, now);
+        // A message that would be alone in a single-reader queue without taps is what the
+        // wake-up would pop at once: it is handed to the waiter without the round trip.
+        let fresh = if desc.queue.is_empty() && !desc.is_fanout() && desc.taps == 0 {
+            Some(message)
+        } else {
+            desc.queue.push_back(message);
+            None
+        };
+        self.wake_up(desc, now, fresh);
         Ok(desc.sink.is_some())
     }
 
@@ -705,8 +719,10 @@ impl Delivery<'_> {
         }
     }
 
-    /// The wake-up procedure (`mailbox.md` §10.3), then fan-out reclaim.
-    fn wake_up(&mut self, desc: &mut Descriptor, now: u64) {
+    /// The wake-up procedure (`mailbox.md` §10.3), then fan-out reclaim. `fresh`: a
+    /// message just enqueued in an otherwise empty single-reader queue and kept out of
+    /// it, the head the first waiter takes; queued if no waiter takes it.
+    fn wake_up(&mut self, desc: &mut Descriptor, now: u64, mut fresh: Option<Message>) {
         let id = desc.id;
         let mut i = 0;
         while i < desc.waiters.len() {
@@ -736,7 +752,15 @@ impl Delivery<'_> {
                 entry.wait = None;
                 continue;
             };
-            match take(desc, h, w.handle, w.max_len) {
+            // A tap handle (of another descriptor, its number reused) reads its buffer.
+            let received = match fresh.take_if(|_| h.tap.is_none()) {
+                Some(m) => {
+                    desc.bytes_used -= m.cost();
+                    Some(receive(id, h, w.handle, w.max_len, m))
+                }
+                None => take(desc, h, w.handle, w.max_len),
+            };
+            match received {
                 Some(received) => {
                     remove_waiter(desc, i);
                     entry.wait = None;
@@ -758,6 +782,9 @@ impl Delivery<'_> {
                 }
                 None => i += 1,
             }
+        }
+        if let Some(m) = fresh {
+            desc.queue.push_back(m);
         }
         reclaim(desc, self.pids);
     }
