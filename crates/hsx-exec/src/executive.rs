@@ -913,8 +913,8 @@ impl Executive {
     /// Complete a pending wait: write results into R0.. and make the task READY (or
     /// leave it PAUSED with the results written).
     pub(crate) fn complete_wait(&mut self, slot: Slot, results: &[u32], timed_out: bool) {
-        self.set_results(slot, results);
         let task = self.tasks[slot as usize].as_mut().expect("live slot");
+        crate::syscall::write_results(&task.ctx, self.ram.words_mut(), 0, results);
         let wait = task.wait.take();
         task.counters.wakes += 1;
         if timed_out {

@@ -10,7 +10,7 @@ pub mod mbx;
 pub mod task;
 
 use hsx_isa::{ENOSYS, svc};
-use hsx_vm::{REGISTERS, read_registers, register_bank, register_bank_mut};
+use hsx_vm::{Context, REGISTERS, read_registers, register_bank, register_bank_mut};
 
 use crate::executive::Executive;
 use crate::sched::Slot;
@@ -57,7 +57,12 @@ impl Executive {
     /// The argument registers R0..R5 of a call (`syscalls.md` §1.3), read through
     /// `reg_base`: only the words a call can use, not the whole bank.
     pub(crate) fn args(&self, slot: Slot) -> [u32; ARGS] {
-        match register_bank(&self.t(slot).ctx, self.ram.words()) {
+        self.args_in(&self.t(slot).ctx)
+    }
+
+    /// [`Executive::args`] of the task whose context record is `ctx`.
+    pub(crate) fn args_in(&self, ctx: &Context) -> [u32; ARGS] {
+        match register_bank(ctx, self.ram.words()) {
             Ok(bank) => std::array::from_fn(|i| u32::from_le(bank[i])),
             Err(_) => [0; ARGS],
         }
@@ -65,30 +70,20 @@ impl Executive {
 
     /// Write one result register through `reg_base`.
     pub(crate) fn set_reg(&mut self, slot: Slot, index: usize, value: u32) {
-        self.set_results_from(slot, index, &[value]);
-    }
-
-    /// Write results into R0, R1, ... through `reg_base`, borrowing the bank once.
-    pub(crate) fn set_results(&mut self, slot: Slot, values: &[u32]) {
-        self.set_results_from(slot, 0, values);
-    }
-
-    /// Write `values` into R`first`, R`first+1`, ... (wrapping at R15).
-    fn set_results_from(&mut self, slot: Slot, first: usize, values: &[u32]) {
         let ctx = &self.tasks[slot as usize].as_ref().expect("live slot").ctx;
-        if let Ok(bank) = register_bank_mut(ctx, self.ram.words_mut()) {
-            for (i, &v) in values.iter().enumerate() {
-                bank[(first + i) % REGISTERS] = v.to_le();
-            }
-        }
+        write_results(ctx, self.ram.words_mut(), index, &[value]);
+    }
+
+    /// Write results into R0, R1, ... of the task whose context record is `ctx`, through
+    /// its `reg_base`, borrowing the bank once.
+    pub(crate) fn set_results_in(&mut self, ctx: &Context, values: &[u32]) {
+        write_results(ctx, self.ram.words_mut(), 0, values);
     }
 
     /// A guest buffer `(ptr, len)` of the task (`syscalls.md` §1.4: valid iff
     /// `ptr + len <= W`), as a physical byte range.
     pub(crate) fn guest_range(&self, slot: Slot, ptr: u32, len: u32) -> Option<(u32, u32)> {
-        let (base, size) = self.window_of(slot);
-        let end = ptr.checked_add(len)?;
-        (end <= size).then_some((base + ptr, len))
+        window_range(&self.t(slot).ctx, ptr, len)
     }
 
     /// Copy a guest buffer out.
@@ -107,6 +102,23 @@ impl Executive {
         let nul = bytes.iter().position(|&b| b == 0)?;
         (nul <= max).then(|| bytes[..nul].to_vec())
     }
+}
+
+/// Write `values` into R`first`, R`first+1`, ... (wrapping at R15) of the task whose
+/// context record is `ctx`, through its `reg_base`.
+pub(crate) fn write_results(ctx: &Context, ram: &mut [u32], first: usize, values: &[u32]) {
+    if let Ok(bank) = register_bank_mut(ctx, ram) {
+        for (i, &v) in values.iter().enumerate() {
+            bank[(first + i) % REGISTERS] = v.to_le();
+        }
+    }
+}
+
+/// A guest buffer `(ptr, len)` of the task whose context record is `ctx`
+/// (`syscalls.md` §1.4: valid iff `ptr + len <= W`), as a physical byte range.
+pub(crate) fn window_range(ctx: &Context, ptr: u32, len: u32) -> Option<(u32, u32)> {
+    let end = ptr.checked_add(len)?;
+    (end <= ctx.window_size).then_some((ctx.stack_base + ptr, len))
 }
 
 /// Registers that carry system call arguments: R0..R5 (`syscalls.md` §1.3).
