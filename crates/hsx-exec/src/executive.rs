@@ -636,7 +636,7 @@ impl Executive {
     fn step_inner(&mut self, max: u64, only: Option<(Slot, Pid)>) -> StepOutcome {
         let mut executed = 0u64;
         let mut after_rotation = false;
-        while executed < max {
+        'steps: while executed < max {
             self.expire_timers();
             let (level, slot) = match only {
                 Some((slot, pid)) => {
@@ -705,44 +705,43 @@ impl Executive {
             // and the budget is large: the VM core runs the level's turns itself (same
             // interleaving, see `round_robin.rs`). Turns that end in traps (a task that
             // soon blocks in RECV) stay on this path, which costs less for one turn.
-            let in_core = if after_rotation && only.is_none() && !alone && !single {
-                let wall_timers = self.clock.mode() == ClockMode::Wall && !self.timers.is_empty();
-                let budget = if wall_timers {
-                    (max - executed).min(SLICE)
+            let (slot, exit) = 'turn: {
+                let task = if after_rotation && only.is_none() && !alone && !single {
+                    let wall_timers =
+                        self.clock.mode() == ClockMode::Wall && !self.timers.is_empty();
+                    let budget = if wall_timers {
+                        (max - executed).min(SLICE)
+                    } else {
+                        max - executed
+                    };
+                    if let Some(run) = self.run_level_in_core(level, slot, budget) {
+                        executed += run.retired;
+                        match run.current {
+                            Some(current) => break 'turn (current, run.exit),
+                            // The budget ran out exactly at a rotation.
+                            None => continue 'steps,
+                        }
+                    }
+                    self.tasks[slot as usize].as_mut().expect("live slot")
                 } else {
-                    max - executed
+                    task
                 };
-                self.run_level_in_core(level, slot, budget)
-            } else {
-                None
-            };
-            let (slot, exit) = match in_core {
-                Some(run) => {
-                    executed += run.retired;
-                    match run.current {
-                        Some(current) => (current, run.exit),
-                        // The budget ran out exactly at a rotation.
-                        None => continue,
-                    }
+                // One turn of the task.
+                let result = hsx_vm::run(
+                    &mut task.ctx,
+                    self.ram.words_mut(),
+                    &task.image.program,
+                    budget,
+                );
+                let retired = result.retired;
+                task.turn_left = task.turn_left.saturating_sub(retired as u32);
+                let tracing = task.trace;
+                executed += retired;
+                self.counters.steps += retired;
+                if tracing && retired > 0 {
+                    self.record_at(slot, TraceEvent::Step, pc_before);
                 }
-                None => {
-                    let task = self.tasks[slot as usize].as_mut().expect("live slot");
-                    let result = hsx_vm::run(
-                        &mut task.ctx,
-                        self.ram.words_mut(),
-                        &task.image.program,
-                        budget,
-                    );
-                    let retired = result.retired;
-                    task.turn_left = task.turn_left.saturating_sub(retired as u32);
-                    let tracing = task.trace;
-                    executed += retired;
-                    self.counters.steps += retired;
-                    if tracing && retired > 0 {
-                        self.record_at(slot, TraceEvent::Step, pc_before);
-                    }
-                    (slot, result.exit)
-                }
+                (slot, result.exit)
             };
             match exit {
                 Exit::Budget => {}
