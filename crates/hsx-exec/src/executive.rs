@@ -862,6 +862,11 @@ impl Executive {
     // ---------------------------------------------------------------- waits
 
     /// Park the task in WAITING(kind). Its registers are untouched until the wait ends.
+    ///
+    /// Always inlined, like [`Executive::complete_wait`]: a blocking RECV and its wake-up
+    /// are on every mailbox exchange, and there a call's frame and spills cost a sizeable
+    /// part of the work (a few call sites each).
+    #[inline(always)]
     pub(crate) fn block(
         &mut self,
         slot: Slot,
@@ -911,6 +916,7 @@ impl Executive {
 
     /// Complete a pending wait: write results into R0.. and make the task READY (or
     /// leave it PAUSED with the results written).
+    #[inline(always)]
     pub(crate) fn complete_wait(&mut self, slot: Slot, results: &[u32], timed_out: bool) {
         let task = self.tasks[slot as usize].as_mut().expect("live slot");
         crate::syscall::write_results(&task.ctx, self.ram.words_mut(), 0, results);

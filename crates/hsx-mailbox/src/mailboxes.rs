@@ -1264,7 +1264,12 @@ impl Mailboxes {
 
     /// SEND (`mailbox.md` §9). `data` is the payload, `None` when the buffer
     /// `(ptr, length)` is not inside the caller's window; `length` = R3 & 0xFFFF.
+    ///
+    /// Always inlined, like [`Mailboxes::recv`]: a mailbox exchange is a handful of
+    /// checks and moves, and a call's frame and spills cost a sizeable part of it. Every
+    /// failure leaves through the out-of-line `fail`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn send(
         &mut self,
         actor: Pid,
@@ -1359,7 +1364,9 @@ impl Mailboxes {
     // ------------------------------------------------------------ RECV
 
     /// RECV (`mailbox.md` §9) after the caller validated the info record. `buffer_ok` is
-    /// false when `(buffer, max_len)` is not inside the window.
+    /// false when `(buffer, max_len)` is not inside the window. Always inlined (see
+    /// [`Mailboxes::send`]).
+    #[inline(always)]
     pub fn recv(
         &mut self,
         actor: Pid,
