@@ -235,6 +235,8 @@ pub(crate) fn apply_completion(exec: &mut Executive, c: Completion) {
 }
 
 /// Complete the wait of the task in `slot` (context record `ctx`) with R0..R4.
+/// Always inlined: with it, [`Executive::complete_wait`] joins the wake-up path.
+#[inline(always)]
 fn finish(
     exec: &mut Executive,
     (slot, ctx): (Slot, &Context),
