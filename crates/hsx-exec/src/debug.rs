@@ -116,12 +116,16 @@ impl Default for DebugState {
 
 impl DebugState {
     /// True when the task has memory watches, so it must run one instruction at a time.
+    /// Inlined: at every turn the scheduler asks, and almost always there is no watch.
+    #[inline]
     pub(crate) fn single_steps(&self, pid: Pid) -> bool {
-        !self.watches.is_empty()
-            && self
-                .watches
-                .values()
-                .any(|w| w.pid == pid && matches!(w.kind, WatchKind::Memory { .. }))
+        !self.watches.is_empty() && self.watches_memory(pid)
+    }
+
+    fn watches_memory(&self, pid: Pid) -> bool {
+        self.watches
+            .values()
+            .any(|w| w.pid == pid && matches!(w.kind, WatchKind::Memory { .. }))
     }
 }
 
@@ -253,12 +257,13 @@ impl Executive {
                 if w.stop {
                     changed.push((pid, id));
                 }
-                self.events.push_back(Event::Debug(DebugEvent::WatchUpdate {
-                    pid,
-                    watch_id: id,
-                    old,
-                    new: now,
-                }));
+                self.events
+                    .push(Event::Debug(Box::new(DebugEvent::WatchUpdate {
+                        pid,
+                        watch_id: id,
+                        old,
+                        new: now,
+                    })));
             }
         }
         changed
@@ -296,12 +301,13 @@ impl Executive {
         }
         let next_pc = task.ctx.pc;
         self.pause_slot(slot, "watch");
-        self.events.push_back(Event::Debug(DebugEvent::WatchBreak {
-            pid,
-            watch_id: id,
-            pc: pc.unwrap_or(next_pc),
-            next_pc,
-        }));
+        self.events
+            .push(Event::Debug(Box::new(DebugEvent::WatchBreak {
+                pid,
+                watch_id: id,
+                pc: pc.unwrap_or(next_pc),
+                next_pc,
+            })));
         true
     }
 
@@ -323,15 +329,16 @@ impl Executive {
                 .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
             let (next_pc, psw, steps) = (task.ctx.pc, task.ctx.psw, task.ctx.steps);
             let regs = self.regs(slot);
-            self.events.push_back(Event::Debug(DebugEvent::TraceStep {
-                pid,
-                pc: pc_before,
-                next_pc,
-                opcode,
-                regs,
-                psw,
-                steps,
-            }));
+            self.events
+                .push(Event::Debug(Box::new(DebugEvent::TraceStep {
+                    pid,
+                    pc: pc_before,
+                    next_pc,
+                    opcode,
+                    regs,
+                    psw,
+                    steps,
+                })));
         }
         if !self.debug.single_steps(pid) {
             return None;

@@ -113,8 +113,10 @@ pub enum Event {
     },
     /// A scheduler trace record.
     Trace(TraceEntry),
-    /// Debugger: watch updates and stops, per-instruction trace records.
-    Debug(crate::debug::DebugEvent),
+    /// Debugger: watch updates and stops, per-instruction trace records. Boxed: a trace
+    /// record carries all registers, and rare large variants would make every event
+    /// (two per mailbox message) as large.
+    Debug(Box<crate::debug::DebugEvent>),
     /// A mailbox event (`mailbox.md` §14): created, freed, send, recv, wait, wake,
     /// timeout, error, back-pressure, overrun, exhausted.
     Mailbox(hsx_mailbox::MailboxEvent),

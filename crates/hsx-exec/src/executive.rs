@@ -1,7 +1,7 @@
 //! The executive: tasks in one VM RAM, the scheduler loop, waits and termination
 //! (`executive.md`).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -234,7 +234,8 @@ pub struct Executive {
     next_token: u64,
     images: ImageCache,
     pub(crate) trace: TraceRing,
-    pub(crate) events: VecDeque<Event>,
+    /// Pending events, oldest first (only ever appended to and drained whole).
+    pub(crate) events: Vec<Event>,
     pub(crate) counters: SchedCounters,
     pub(crate) debug: crate::debug::DebugState,
     /// Mailboxes, stdio, files, CAN.
@@ -263,7 +264,7 @@ impl Executive {
             next_token: 1,
             images: ImageCache::default(),
             trace: TraceRing::new(config.trace_capacity),
-            events: VecDeque::new(),
+            events: Vec::new(),
             counters: SchedCounters::default(),
             debug: crate::debug::DebugState::default(),
             io: crate::stdio::Io::new(
@@ -414,7 +415,7 @@ impl Executive {
         self.ready.push_back(sched.priority, slot);
         self.counters.spawned += 1;
         self.record(slot, TraceEvent::Spawn);
-        self.events.push_back(Event::TaskState {
+        self.events.push(Event::TaskState {
             pid,
             prev: TaskState::Ready,
             new: ReportedState::State(TaskState::Ready),
@@ -636,7 +637,7 @@ impl Executive {
     fn step_inner(&mut self, max: u64, only: Option<(Slot, Pid)>) -> StepOutcome {
         let mut executed = 0u64;
         let mut after_rotation = false;
-        while executed < max {
+        'steps: while executed < max {
             self.expire_timers();
             let (level, slot) = match only {
                 Some((slot, pid)) => {
@@ -690,7 +691,7 @@ impl Executive {
                 if !task.resume_exempt && task.breakpoints.contains(&task.ctx.pc) {
                     let (pid, pc) = (task.pid, task.ctx.pc);
                     self.pause_slot(slot, "debug_break");
-                    self.events.push_back(Event::DebugBreak {
+                    self.events.push(Event::DebugBreak {
                         pid,
                         reason: "breakpoint",
                         pc,
@@ -705,51 +706,50 @@ impl Executive {
             // and the budget is large: the VM core runs the level's turns itself (same
             // interleaving, see `round_robin.rs`). Turns that end in traps (a task that
             // soon blocks in RECV) stay on this path, which costs less for one turn.
-            let in_core = if after_rotation && only.is_none() && !alone && !single {
-                let wall_timers = self.clock.mode() == ClockMode::Wall && !self.timers.is_empty();
-                let budget = if wall_timers {
-                    (max - executed).min(SLICE)
+            let (slot, exit) = 'turn: {
+                let task = if after_rotation && only.is_none() && !alone && !single {
+                    let wall_timers =
+                        self.clock.mode() == ClockMode::Wall && !self.timers.is_empty();
+                    let budget = if wall_timers {
+                        (max - executed).min(SLICE)
+                    } else {
+                        max - executed
+                    };
+                    if let Some(run) = self.run_level_in_core(level, slot, budget) {
+                        executed += run.retired;
+                        match run.current {
+                            Some(current) => break 'turn (current, run.exit),
+                            // The budget ran out exactly at a rotation.
+                            None => continue 'steps,
+                        }
+                    }
+                    self.tasks[slot as usize].as_mut().expect("live slot")
                 } else {
-                    max - executed
+                    task
                 };
-                self.run_level_in_core(level, slot, budget)
-            } else {
-                None
-            };
-            let (slot, exit) = match in_core {
-                Some(run) => {
-                    executed += run.retired;
-                    match run.current {
-                        Some(current) => (current, run.exit),
-                        // The budget ran out exactly at a rotation.
-                        None => continue,
-                    }
+                // One turn of the task.
+                let result = hsx_vm::run(
+                    &mut task.ctx,
+                    self.ram.words_mut(),
+                    &task.image.program,
+                    budget,
+                );
+                let retired = result.retired;
+                task.turn_left = task.turn_left.saturating_sub(retired as u32);
+                let tracing = task.trace;
+                executed += retired;
+                self.counters.steps += retired;
+                if tracing && retired > 0 {
+                    self.record_at(slot, TraceEvent::Step, pc_before);
                 }
-                None => {
-                    let task = self.tasks[slot as usize].as_mut().expect("live slot");
-                    let result = hsx_vm::run(
-                        &mut task.ctx,
-                        self.ram.words_mut(),
-                        &task.image.program,
-                        budget,
-                    );
-                    let retired = result.retired;
-                    task.turn_left = task.turn_left.saturating_sub(retired as u32);
-                    let tracing = task.trace;
-                    executed += retired;
-                    self.counters.steps += retired;
-                    if tracing && retired > 0 {
-                        self.record_at(slot, TraceEvent::Step, pc_before);
-                    }
-                    (slot, result.exit)
-                }
+                (slot, result.exit)
             };
             match exit {
                 Exit::Budget => {}
                 Exit::Trap { module, function } => self.dispatch_syscall(slot, module, function),
                 Exit::Break { code, pc } => {
                     let pid = self.t(slot).pid;
-                    self.events.push_back(Event::DebugBreak {
+                    self.events.push(Event::DebugBreak {
                         pid,
                         reason: "brk",
                         pc,
@@ -761,13 +761,13 @@ impl Executive {
                 Exit::Exit { status } => self.terminate(slot, Termination::Exited(status)),
                 Exit::Fault { fault, pc } => {
                     let pid = self.t(slot).pid;
-                    self.events.push_back(Event::VmError { pid, fault, pc });
+                    self.events.push(Event::VmError { pid, fault, pc });
                     self.terminate(slot, Termination::Faulted { fault, pc });
                 }
                 Exit::Layout(e) => {
                     let task = self.t_mut(slot);
                     let (pid, pc) = (task.pid, task.ctx.pc);
-                    self.events.push_back(Event::InternalError {
+                    self.events.push(Event::InternalError {
                         pid,
                         message: format!("context of pid {pid} is invalid: {e}"),
                     });
@@ -863,6 +863,11 @@ impl Executive {
     // ---------------------------------------------------------------- waits
 
     /// Park the task in WAITING(kind). Its registers are untouched until the wait ends.
+    ///
+    /// Always inlined, like [`Executive::complete_wait`]: a blocking RECV and its wake-up
+    /// are on every mailbox exchange, and there a call's frame and spills cost a sizeable
+    /// part of the work (a few call sites each).
+    #[inline(always)]
     pub(crate) fn block(
         &mut self,
         slot: Slot,
@@ -885,7 +890,7 @@ impl Executive {
         if prev.is_runnable() {
             task.state = TaskState::Waiting(kind);
             self.ready.remove(prio, slot);
-            self.events.push_back(Event::TaskState {
+            self.events.push(Event::TaskState {
                 pid,
                 prev,
                 new: ReportedState::State(TaskState::Waiting(kind)),
@@ -912,11 +917,10 @@ impl Executive {
 
     /// Complete a pending wait: write results into R0.. and make the task READY (or
     /// leave it PAUSED with the results written).
+    #[inline(always)]
     pub(crate) fn complete_wait(&mut self, slot: Slot, results: &[u32], timed_out: bool) {
         let task = self.tasks[slot as usize].as_mut().expect("live slot");
-        for (i, &v) in results.iter().enumerate() {
-            let _ = write_register(&task.ctx, self.ram.words_mut(), i, v);
-        }
+        crate::syscall::write_results(&task.ctx, self.ram.words_mut(), 0, results);
         let wait = task.wait.take();
         task.counters.wakes += 1;
         if timed_out {
@@ -933,7 +937,7 @@ impl Executive {
         if let TaskState::Waiting(kind) = task.state {
             task.state = TaskState::Ready;
             self.ready.push_back(task.sched.priority, slot);
-            self.events.push_back(Event::TaskState {
+            self.events.push(Event::TaskState {
                 pid,
                 prev: TaskState::Waiting(kind),
                 new: ReportedState::State(TaskState::Ready),
@@ -984,7 +988,7 @@ impl Executive {
                 Some(WaitKind::Timer) => {
                     let pid = self.t(timer.slot).pid;
                     self.complete_wait(timer.slot, &[0], false);
-                    self.events.push_back(Event::SleepComplete { pid });
+                    self.events.push(Event::SleepComplete { pid });
                 }
                 Some(WaitKind::Task) => {
                     // EXEC WAIT timeout: R0 = TIMEOUT, R1 = R2 = 0.
@@ -1025,7 +1029,7 @@ impl Executive {
             self.current = None;
         }
         self.record(slot, TraceEvent::Pause);
-        self.events.push_back(Event::TaskState {
+        self.events.push(Event::TaskState {
             pid,
             prev,
             new: ReportedState::State(TaskState::Paused),
@@ -1054,7 +1058,7 @@ impl Executive {
             self.ready.push_back(prio, slot);
         }
         self.record(slot, TraceEvent::Resume);
-        self.events.push_back(Event::TaskState {
+        self.events.push(Event::TaskState {
             pid,
             prev: TaskState::Paused,
             new: ReportedState::State(new),
@@ -1073,7 +1077,7 @@ impl Executive {
         self.record(slot, TraceEvent::Kill);
         self.complete_waiters(slot, 2, 0);
         self.reap(slot);
-        self.events.push_back(Event::TaskState {
+        self.events.push(Event::TaskState {
             pid,
             prev,
             new: ReportedState::Terminated,
@@ -1172,7 +1176,7 @@ impl Executive {
             };
             self.record(slot, event);
             let new = self.t(slot).state;
-            self.events.push_back(Event::TaskState {
+            self.events.push(Event::TaskState {
                 pid,
                 prev,
                 new: ReportedState::State(new),
@@ -1241,13 +1245,13 @@ impl Executive {
     fn record_entry(&mut self, pid: Pid, event: TraceEvent, pc: u32) {
         let entry = self.trace.record(self.clock.now_ms(), pid, event, pc);
         if self.config.trace_events {
-            self.events.push_back(Event::Trace(entry));
+            self.events.push(Event::Trace(entry));
         }
     }
 
     /// Emit an event (for syscall modules).
     pub(crate) fn emit(&mut self, event: Event) {
-        self.events.push_back(event);
+        self.events.push(event);
     }
 
     /// Window bounds of a task: (physical base, size).

@@ -79,15 +79,14 @@ impl ReadyQueues {
 
     /// Remove a slot from its level (blocking, pausing, terminating). O(1) for the head
     /// (a running task blocking), else O(level length).
+    /// Inlined for the head case; a slot further back is looked for out of line.
+    #[inline]
     pub fn remove(&mut self, priority: u8, slot: Slot) -> bool {
         let q = &mut self.levels[priority as usize];
         if q.front() == Some(&slot) {
             q.pop_front();
-        } else {
-            let Some(i) = q.iter().position(|&s| s == slot) else {
-                return false;
-            };
-            q.remove(i);
+        } else if !remove_behind_head(q, slot) {
+            return false;
         }
         if q.is_empty() {
             self.bitmap[(priority >> 6) as usize] &= !(1 << (priority & 63));
@@ -99,6 +98,15 @@ impl ReadyQueues {
     /// Nothing is runnable.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+/// Remove `slot` from a level where it is not the head; false if it is not queued.
+#[inline(never)]
+fn remove_behind_head(q: &mut VecDeque<Slot>, slot: Slot) -> bool {
+    match q.iter().position(|&s| s == slot) {
+        Some(i) => q.remove(i).is_some(),
+        None => false,
     }
 }
 

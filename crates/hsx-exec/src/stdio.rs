@@ -188,7 +188,7 @@ impl Executive {
     fn mbx_settle_pending(&mut self) {
         if self.io.mbx.has_events() {
             for e in self.io.mbx.drain_events() {
-                self.events.push_back(Event::Mailbox(e));
+                self.events.push(Event::Mailbox(e));
             }
         }
         while let Some(c) = self.io.mbx.pop_completion() {
@@ -215,7 +215,7 @@ impl Executive {
                     return false;
                 }
                 *credit -= m.data.len();
-                events.push_back(Event::StdioMessage {
+                events.push(Event::StdioMessage {
                     pid,
                     stream,
                     data: m.data.clone(),
@@ -247,7 +247,7 @@ impl Executive {
                 log.messages.push_back(m.data.clone());
             }
             let data = m.data.clone();
-            events.push_back(match stream {
+            events.push(match stream {
                 StdioStream::Err => Event::Stderr { pid, data },
                 _ => Event::Stdout { pid, data },
             });

@@ -400,6 +400,7 @@ enum Avail {
     Queue(usize),
 }
 
+#[inline]
 fn available(desc: &Descriptor, h: &Handle) -> Option<Avail> {
     if let Some(tap) = &h.tap {
         return (!tap.buf.is_empty()).then_some(Avail::Tap);
@@ -413,9 +414,22 @@ fn available(desc: &Descriptor, h: &Handle) -> Option<Avail> {
 
 /// Take the available message for `h` (tap buffer pop, fan-out cursor move or queue
 /// pop) and build the receiver's view of it. The caller reclaims fan-out queues.
+/// Inlined for the check: a RECV that finds nothing (and blocks) returns at once.
 #[inline]
 fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Option<Received> {
-    let message = match available(desc, h)? {
+    let avail = available(desc, h)?;
+    take_available(desc, h, avail, number, max_len)
+}
+
+/// [`take`] once a message is known to be available.
+fn take_available(
+    desc: &mut Descriptor,
+    h: &mut Handle,
+    avail: Avail,
+    number: u16,
+    max_len: u16,
+) -> Option<Received> {
+    let message = match avail {
         Avail::Tap => {
             let tap = h.tap.as_mut()?;
             let m = tap.buf.pop_front()?;
@@ -433,6 +447,13 @@ fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Opt
             m
         }
     };
+    Some(receive(desc.id, h, number, max_len, message))
+}
+
+/// The receiver's view of a message taken for handle `number` (`h`) of descriptor `id`:
+/// the handle's pending OVERRUN mark, truncation to `max_len`.
+#[inline]
+fn receive(id: u16, h: &mut Handle, number: u16, max_len: u16, message: Message) -> Received {
     let length = message.len();
     let mut flags = message.flags;
     if std::mem::take(&mut h.overrun) {
@@ -443,15 +464,15 @@ fn take(desc: &mut Descriptor, h: &mut Handle, number: u16, max_len: u16) -> Opt
         flags |= flags::TRUNCATED;
         data.truncate(usize::from(max_len));
     }
-    Some(Received {
-        descriptor: desc.id,
+    Received {
+        descriptor: id,
         handle: number,
         data,
         length,
         flags,
         channel: message.channel,
         src_pid: message.src_pid,
-    })
+    }
 }
 
 /// Remove waiter `i` (almost always the head).
@@ -543,13 +564,22 @@ impl Delivery<'_> {
         if desc.taps > 0 {
             self.copy_to_taps(desc, out.actor, &message, now);
         }
-        desc.queue.push_back(message);
-        self.wake_up(desc, now);
+        // A message that would be alone in a single-reader queue without taps is what the
+        // wake-up would pop at once: it is handed to the waiter without the round trip.
+        let fresh = if desc.queue.is_empty() && !desc.is_fanout() && desc.taps == 0 {
+            Some(message)
+        } else {
+            desc.queue.push_back(message);
+            None
+        };
+        self.wake_up(desc, now, fresh);
         Ok(desc.sink.is_some())
     }
 
     /// A message of `cost` does not fit: fan-out reclaim, then WOULDBLOCK (single
-    /// reader, fan-out BLOCK) or dropping the oldest messages (fan-out DROP).
+    /// reader, fan-out BLOCK) or dropping the oldest messages (fan-out DROP). Out of
+    /// line, like the tap copies: the common enqueue has room and no tap.
+    #[inline(never)]
     fn make_room(&mut self, desc: &mut Descriptor, actor: Pid, cost: u32) -> Result<(), Status> {
         if desc.is_fanout() {
             reclaim(desc, self.pids);
@@ -615,6 +645,7 @@ impl Delivery<'_> {
     }
 
     /// Copy an enqueued message into every tap buffer (`mailbox.md` §12).
+    #[inline(never)]
     fn copy_to_taps(&mut self, desc: &Descriptor, actor: Pid, message: &Message, now: u64) {
         let cost = message.cost();
         let limits = self.limits;
@@ -688,8 +719,10 @@ impl Delivery<'_> {
         }
     }
 
-    /// The wake-up procedure (`mailbox.md` §10.3), then fan-out reclaim.
-    fn wake_up(&mut self, desc: &mut Descriptor, now: u64) {
+    /// The wake-up procedure (`mailbox.md` §10.3), then fan-out reclaim. `fresh`: a
+    /// message just enqueued in an otherwise empty single-reader queue and kept out of
+    /// it, the head the first waiter takes; queued if no waiter takes it.
+    fn wake_up(&mut self, desc: &mut Descriptor, now: u64, mut fresh: Option<Message>) {
         let id = desc.id;
         let mut i = 0;
         while i < desc.waiters.len() {
@@ -719,7 +752,15 @@ impl Delivery<'_> {
                 entry.wait = None;
                 continue;
             };
-            match take(desc, h, w.handle, w.max_len) {
+            // A tap handle (of another descriptor, its number reused) reads its buffer.
+            let received = match fresh.take_if(|_| h.tap.is_none()) {
+                Some(m) => {
+                    desc.bytes_used -= m.cost();
+                    Some(receive(id, h, w.handle, w.max_len, m))
+                }
+                None => take(desc, h, w.handle, w.max_len),
+            };
+            match received {
                 Some(received) => {
                     remove_waiter(desc, i);
                     entry.wait = None;
@@ -741,6 +782,9 @@ impl Delivery<'_> {
                 }
                 None => i += 1,
             }
+        }
+        if let Some(m) = fresh {
+            desc.queue.push_back(m);
         }
         reclaim(desc, self.pids);
     }
@@ -861,6 +905,10 @@ impl Mailboxes {
         }
     }
 
+    /// Report a failed call (an event for error statuses) and return the status. Cold:
+    /// kept out of the success paths it is called from.
+    #[cold]
+    #[inline(never)]
     fn fail<T>(
         &mut self,
         actor: Pid,
@@ -1216,7 +1264,12 @@ impl Mailboxes {
 
     /// SEND (`mailbox.md` §9). `data` is the payload, `None` when the buffer
     /// `(ptr, length)` is not inside the caller's window; `length` = R3 & 0xFFFF.
+    ///
+    /// Always inlined, like [`Mailboxes::recv`]: a mailbox exchange is a handful of
+    /// checks and moves, and a call's frame and spills cost a sizeable part of it. Every
+    /// failure leaves through the out-of-line `fail`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn send(
         &mut self,
         actor: Pid,
@@ -1311,7 +1364,9 @@ impl Mailboxes {
     // ------------------------------------------------------------ RECV
 
     /// RECV (`mailbox.md` §9) after the caller validated the info record. `buffer_ok` is
-    /// false when `(buffer, max_len)` is not inside the window.
+    /// false when `(buffer, max_len)` is not inside the window. Always inlined (see
+    /// [`Mailboxes::send`]).
+    #[inline(always)]
     pub fn recv(
         &mut self,
         actor: Pid,

@@ -31,10 +31,14 @@ fn poll(m: &mut Mailboxes, pid: Pid, h: u16, max: u16) -> Result<Received, Statu
 }
 
 fn block(m: &mut Mailboxes, pid: Pid, h: u16, deadline: Option<u64>) {
+    block_max(m, pid, h, 64, deadline);
+}
+
+fn block_max(m: &mut Mailboxes, pid: Pid, h: u16, max: u16, deadline: Option<u64>) {
     let out = m.recv(
         pid,
         h,
-        64,
+        max,
         true,
         RecvWait::Block {
             timeout: 0xFFFF,
@@ -537,6 +541,40 @@ fn expired_waiters_time_out_in_the_wake_up() {
     );
     assert!(matches!(out, Ok(RecvOutcome::Message(_))));
     assert_eq!(m.timeout(2), None);
+}
+
+#[test]
+fn a_waiter_takes_a_message_sent_into_an_empty_queue_as_if_it_was_queued() {
+    let mut m = with_tasks(3);
+    let a = open(&mut m, 1, "app:q", 0);
+    let b = open(&mut m, 2, "app:q", 0);
+    let c = open(&mut m, 3, "app:q", 0);
+    // Waiter 2 has timed out when the message comes, waiter 3 takes it (truncated).
+    block(&mut m, 2, b, Some(50));
+    block_max(&mut m, 3, c, 3, None);
+    m.send(1, a, Some(b"hello"), 5, 0, 7, 60).unwrap();
+    let done = completions(&mut m);
+    assert_eq!(done.len(), 2);
+    assert_eq!((done[0].pid, &done[0].outcome), (2, &WaitOutcome::Timeout));
+    let WaitOutcome::Message(r) = &done[1].outcome else {
+        panic!("waiter 3 gets the message");
+    };
+    assert_eq!(
+        (r.data.as_slice(), r.length, r.channel),
+        (&b"hel"[..], 5, 7)
+    );
+    assert_eq!(r.flags & flags::TRUNCATED, flags::TRUNCATED);
+    let p = m.peek(1, a).unwrap();
+    assert_eq!((p.depth, p.bytes_used), (0, 0), "nothing stays queued");
+    let ev = events(&mut m);
+    assert_eq!(
+        (count(&ev, "mailbox_send"), count(&ev, "mailbox_wake")),
+        (1, 1)
+    );
+    // With nobody waiting the next message is queued, with the next sequence number.
+    send(&mut m, 1, a, b"again").unwrap();
+    assert_eq!(m.peek(1, a).unwrap().depth, 1);
+    assert_eq!(m.snapshot().by_target("app:q").unwrap().next_seq, 2);
 }
 
 #[test]

@@ -205,20 +205,44 @@ impl Placement {
     }
 }
 
-/// Read a context's registers from VM RAM (for tools: dumpregs, debugger, `--json`).
-pub fn read_registers(ctx: &Context, ram: &[u32]) -> Result<[u32; REGISTERS], LayoutError> {
-    let start = (ctx.reg_base / 4) as usize;
+/// A context's register bank in VM RAM, read-only: R0..R15 as stored (little-endian
+/// words). For tools and the executive's system calls, which read a few registers.
+#[inline]
+pub fn register_bank<'r>(
+    ctx: &Context,
+    ram: &'r [u32],
+) -> Result<&'r [u32; REGISTERS], LayoutError> {
+    let start = bank_start(ctx)?;
+    ram.get(start..start + REGISTERS)
+        .and_then(|bank| bank.try_into().ok())
+        .ok_or(LayoutError::OutOfRam)
+}
+
+/// A context's register bank in VM RAM, writable (words stored little-endian): one
+/// borrow for writing several syscall results.
+#[inline]
+pub fn register_bank_mut<'r>(
+    ctx: &Context,
+    ram: &'r mut [u32],
+) -> Result<&'r mut [u32; REGISTERS], LayoutError> {
+    let start = bank_start(ctx)?;
+    ram.get_mut(start..start + REGISTERS)
+        .and_then(|bank| bank.try_into().ok())
+        .ok_or(LayoutError::OutOfRam)
+}
+
+/// Word index of the register bank in VM RAM.
+#[inline(always)]
+fn bank_start(ctx: &Context) -> Result<usize, LayoutError> {
     if !ctx.reg_base.is_multiple_of(4) {
         return Err(LayoutError::Misaligned);
     }
-    let bank = ram
-        .get(start..start + REGISTERS)
-        .ok_or(LayoutError::OutOfRam)?;
-    let mut out = [0; REGISTERS];
-    for (o, w) in out.iter_mut().zip(bank) {
-        *o = u32::from_le(*w);
-    }
-    Ok(out)
+    Ok((ctx.reg_base / 4) as usize)
+}
+
+/// Read a context's registers from VM RAM (for tools: dumpregs, debugger, `--json`).
+pub fn read_registers(ctx: &Context, ram: &[u32]) -> Result<[u32; REGISTERS], LayoutError> {
+    Ok(register_bank(ctx, ram)?.map(u32::from_le))
 }
 
 /// Write one register of a context in VM RAM (for tools and syscall results).
@@ -228,11 +252,7 @@ pub fn write_register(
     index: usize,
     value: u32,
 ) -> Result<(), LayoutError> {
-    if !ctx.reg_base.is_multiple_of(4) {
-        return Err(LayoutError::Misaligned);
-    }
-    let slot = (ctx.reg_base / 4) as usize + (index % REGISTERS);
-    *ram.get_mut(slot).ok_or(LayoutError::OutOfRam)? = value.to_le();
+    register_bank_mut(ctx, ram)?[index % REGISTERS] = value.to_le();
     Ok(())
 }
 

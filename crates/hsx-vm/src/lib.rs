@@ -28,7 +28,7 @@ mod ring;
 pub use bare::BareVm;
 pub use context::{
     BANK_BYTES, Context, Exit, Layout, LayoutError, REGISTERS, RunResult, read_registers,
-    split_ram, write_register,
+    register_bank, register_bank_mut, split_ram, write_register,
 };
 pub use hsx_isa::Fault;
 pub use interp::{run, step};

@@ -20,12 +20,13 @@ pub trait CanBus: Send {
     fn transmit(&mut self, pid: u32, id: u16, data: &[u8]);
 }
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
     if function != CAN_TX {
         exec.set_reg(slot, 0, ENOSYS);
         return;
     }
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     let id = (regs[1] & 0x7FF) as u16;
     // The length is the full register (a "negative" length is simply too long).
     let len = regs[3];

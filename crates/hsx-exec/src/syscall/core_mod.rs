@@ -8,6 +8,7 @@ use crate::sched::Slot;
 /// GET_STEPS.
 pub const GET_STEPS: u8 = 0;
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
     match function {
         GET_STEPS => {

@@ -38,8 +38,9 @@ pub const TIMEOUT: u32 = 7;
 /// WAIT timeout meaning "forever".
 pub const INFINITE: u32 = 0xFFFF;
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     let me = exec.t(slot).pid;
     match function {
         SLEEP_MS => {

@@ -229,8 +229,9 @@ fn listable(name: &str) -> bool {
             .all(|b| (0x20..=0x7E).contains(&b) && b != b'\\' && b != b':' && b != b'/')
 }
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     let r0 = match function {
         OPEN => open(exec, slot, low16(regs[1]), regs[2]),
         READ => match read(exec, slot, low16(regs[1]), low16(regs[2]), low16(regs[3])) {

@@ -86,8 +86,9 @@ pub fn f64_to_f16_bits(y: f64) -> u16 {
     }
 }
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     match evaluate(function, (regs[1] & 0xFFFF) as u16) {
         Some(bits) => {
             let r0 = (regs[0] & 0xFFFF_0000) | u32::from(bits);

@@ -14,8 +14,9 @@ pub const UART_WRITE: u8 = 1;
 /// Invalid-argument result of TASK calls.
 pub const EINVAL: u32 = (-22i32) as u32;
 
+#[inline(never)]
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
-    let regs = exec.regs(slot);
+    let regs = exec.args(slot);
     match function {
         EXIT => exec.terminate(slot, Termination::Exited(regs[0])),
         UART_WRITE => {

@@ -78,13 +78,16 @@ impl Core {
                     self.mbx_waits
                         .insert(*pid, (*descriptor, *handle, *timeout, *deadline));
                 }
-                Event::Debug(DebugEvent::WatchBreak {
-                    pid,
-                    watch_id,
-                    pc,
-                    next_pc,
-                }) => {
-                    watch_breaks.insert(*pid, (*watch_id, *pc, *next_pc));
+                Event::Debug(d) => {
+                    if let DebugEvent::WatchBreak {
+                        pid,
+                        watch_id,
+                        pc,
+                        next_pc,
+                    } = **d
+                    {
+                        watch_breaks.insert(pid, (watch_id, pc, next_pc));
+                    }
                 }
                 _ => {}
             }
@@ -181,7 +184,7 @@ impl Core {
                 Event::InternalError { pid, message } => {
                     self.log(LogLevel::Error, message, Some(pid), None);
                 }
-                Event::Debug(d) => self.on_debug_event(d),
+                Event::Debug(d) => self.on_debug_event(*d),
                 // Scheduler trace records and SVC traces are not streamed (§8.2).
                 Event::Trace(_) | Event::Svc { .. } => {}
             }
