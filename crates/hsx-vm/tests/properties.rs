@@ -482,14 +482,10 @@ fn ref_f16(op: Opcode, a: u32, b: u32, d: u32) -> u32 {
     use half::f16;
     let x = f16::from_bits(a as u16).to_f64();
     let y = f16::from_bits(b as u16).to_f64();
-    let round = |v: f64| {
-        let h = f16::from_f64(v);
-        if h.is_nan() {
-            0x7E00
-        } else {
-            h.to_bits() as u32
-        }
-    };
+    // Correctly rounded (ties to even, canonical NaN). Not `f16::from_f64`: without
+    // `half/std` its software path drops low bits before rounding, e.g. FDIV 0xB3B6 /
+    // 0x4406 is 0xABAB, and `from_f64` says 0xABAA.
+    let round = |v: f64| u32::from(hsx_image::f16_from_f64(v));
     let high = d & 0xFFFF_0000;
     match op {
         Opcode::Fadd => high | round(x + y),
@@ -1180,4 +1176,21 @@ fn fill_words(words: &mut [u32], seed: u64) {
     for (w, b) in words.iter_mut().zip(bytes.chunks_exact(4)) {
         *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     }
+}
+
+/// A quotient just past a binary16 midpoint: the one input proptest found where a
+/// reference built on `half::f16::from_f64` (no `std`) rounded the wrong way.
+#[test]
+fn f16_division_rounds_to_nearest_past_a_midpoint() {
+    let mut regs = [0u32; 16];
+    regs[1] = 0xB3B6; // -0.240966796875
+    regs[2] = 0x4406; // 4.0234375
+    let mut vm = bare(
+        &[encode::rrr(Opcode::Fdiv, 3, 1, 2)],
+        &regs,
+        (0x1_0000, 0x8000, 0),
+    );
+    assert_eq!(vm.run(1).exit, Exit::Budget);
+    assert_eq!(vm.regs()[3], 0xABAB); // -0.059906005859375, the nearer neighbour
+    assert_eq!(ref_f16(Opcode::Fdiv, 0xB3B6, 0x4406, 0), 0xABAB);
 }
