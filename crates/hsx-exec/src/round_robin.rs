@@ -107,8 +107,8 @@ impl Executive {
                 .as_mut()
                 .expect("queued slot is live");
             t.ctx = m.ctx;
-            t.counters.switches_in += u64::from(m.entered);
-            switches += u64::from(m.entered);
+            t.counters.switches_in += m.entered;
+            switches += m.entered;
             if j == run.at && started {
                 t.state = TaskState::Running;
                 t.turn_left = run.left;

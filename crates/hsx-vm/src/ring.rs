@@ -28,7 +28,7 @@ pub struct Member<C> {
     pub code: C,
     /// Turns this member began inside [`run_ring`] (switches in; the first member's
     /// running turn at the start is not counted).
-    pub entered: u32,
+    pub entered: u64,
     /// Where the bank and window are, checked when the run starts.
     placement: Placement,
     /// Why the record does not fit, if it does not.

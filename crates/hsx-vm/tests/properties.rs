@@ -1125,7 +1125,7 @@ proptest! {
         // Turn by turn.
         let mut ref_ram = ram.clone();
         let mut ref_ctxs = ctxs.clone();
-        let mut ref_entered = vec![0u32; k];
+        let mut ref_entered = vec![0u64; k];
         let mut ref_log = Vec::new();
         let (mut i, mut total, mut turns) = (start, budget, 0u64);
         let mut turn = if first_left == 0 { quanta[start] } else { first_left };
