@@ -139,17 +139,21 @@ impl Core {
         }
     }
 
+    /// States of the tasks that are not terminal.
+    pub(crate) fn live_states(&self) -> Vec<TaskState> {
+        self.exec
+            .tasks()
+            .map(|t| t.state)
+            .filter(|s| !s.is_terminal())
+            .collect()
+    }
+
     /// The clock mode (`protocol.md` §7 *clock*).
     pub(crate) fn clock_mode(&self) -> &'static str {
         if !self.clock.running {
             return "stopped";
         }
-        let live: Vec<TaskState> = self
-            .exec
-            .tasks()
-            .map(|t| t.state)
-            .filter(|s| !s.is_terminal())
-            .collect();
+        let live = self.live_states();
         if live.is_empty() {
             return "idle";
         }

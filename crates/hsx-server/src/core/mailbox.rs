@@ -286,6 +286,21 @@ impl Core {
         Self::streams_json(StdioStream::ALL.iter().map(|&s| (s, mbx.stdio_mode(s))))
     }
 
+    /// [`Self::task_streams_json`] of every task, keyed by pid.
+    fn all_task_streams_json(&self, snap: &Snapshot, streams: &[StdioStream]) -> Value {
+        Value::Object(
+            self.exec
+                .tasks()
+                .map(|t| {
+                    (
+                        t.pid.to_string(),
+                        self.task_streams_json(snap, t.pid, streams),
+                    )
+                })
+                .collect(),
+        )
+    }
+
     fn task_streams_json(&self, snap: &Snapshot, pid: Pid, streams: &[StdioStream]) -> Value {
         Self::streams_json(
             streams
@@ -346,17 +361,7 @@ impl Core {
                     "streams".into(),
                     Self::streams_json(streams.iter().map(|&s| (s, mbx.stdio_mode(s)))),
                 );
-                let tasks: Map<String, Value> = self
-                    .exec
-                    .tasks()
-                    .map(|t| {
-                        (
-                            t.pid.to_string(),
-                            self.task_streams_json(&snap, t.pid, &streams),
-                        )
-                    })
-                    .collect();
-                config.insert("tasks".into(), Value::Object(tasks));
+                config.insert("tasks".into(), self.all_task_streams_json(&snap, &streams));
             }
             Some(p) => {
                 config.insert("scope".into(), json!("pid"));
@@ -447,17 +452,7 @@ impl Core {
                     );
                 }
                 None => {
-                    let tasks: Map<String, Value> = self
-                        .exec
-                        .tasks()
-                        .map(|t| {
-                            (
-                                t.pid.to_string(),
-                                self.task_streams_json(&snap, t.pid, &streams),
-                            )
-                        })
-                        .collect();
-                    summary.insert("tasks".into(), Value::Object(tasks));
+                    summary.insert("tasks".into(), self.all_task_streams_json(&snap, &streams));
                 }
             }
         }

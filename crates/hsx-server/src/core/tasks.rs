@@ -467,12 +467,7 @@ impl Core {
                 })
             }
             Stop::Idle { .. } => {
-                let live: Vec<TaskState> = self
-                    .exec
-                    .tasks()
-                    .map(|t| t.state)
-                    .filter(|s| !s.is_terminal())
-                    .collect();
+                let live = self.live_states();
                 Some(
                     if !live.is_empty() && live.iter().all(|s| *s == TaskState::Paused) {
                         "paused"
