@@ -193,31 +193,25 @@ pub fn clock(c: &Value, result: Option<&Value>) {
         c["manual_steps"], c["manual_total_steps"]
     );
     if let Some(r) = result {
-        println!("  last_step:");
-        println!(
-            "    executed : {}   stop_reason: {}",
-            r["executed"],
-            py(&r["stop_reason"])
-        );
-        println!(
-            "    pc       : {}  current_pid: {}  paused: {}",
-            hex4(&r["pc"]),
-            py(&r["current_pid"]),
-            py(&r["paused"])
-        );
+        last_step_at(r, "  ");
     }
 }
 
 /// The `last_step` block alone (dbg cont/step/break).
 pub fn last_step(r: &Value) {
-    println!("last_step:");
+    last_step_at(r, "");
+}
+
+/// The `last_step` block, indented by `indent`.
+fn last_step_at(r: &Value, indent: &str) {
+    println!("{indent}last_step:");
     println!(
-        "  executed : {}   stop_reason: {}",
+        "{indent}  executed : {}   stop_reason: {}",
         r["executed"],
         py(&r["stop_reason"])
     );
     println!(
-        "  pc       : {}  current_pid: {}  paused: {}",
+        "{indent}  pc       : {}  current_pid: {}  paused: {}",
         hex4(&r["pc"]),
         py(&r["current_pid"]),
         py(&r["paused"])
