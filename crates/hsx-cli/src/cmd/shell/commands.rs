@@ -523,20 +523,8 @@ pub fn execute(sh: &mut Shell, words: &[String], json: bool) -> bool {
         "raw" => {
             let text = args.join(" ");
             match serde_json::from_str::<Value>(&text) {
-                Ok(v) if v.is_object() => match sh.client.request(v) {
-                    Ok(r) => {
-                        println!("{}", print::pretty(&r));
-                        true
-                    }
-                    Err(Failure::Server(e)) => {
-                        eprintln!("error: {e}");
-                        false
-                    }
-                    Err(Failure::Io(e)) => {
-                        eprintln!("error: connection lost: {e}");
-                        false
-                    }
-                },
+                // The reply is printed as JSON, as `--json` does.
+                Ok(v) if v.is_object() => call(sh, v, true, |_, _| {}),
                 _ => usage("raw"),
             }
         }
