@@ -114,6 +114,31 @@ const CASTS: &[(&str, Cast)] = &[
             (SPINNER, 1, 20),
         ],
     ),
+    // Quantum 1 everywhere: rings of three, four and six lanes (see hsx-vm `lanes.rs`).
+    (
+        "quantum one, three",
+        &[(YIELDER, 1, 10), (SPINNER, 1, 10), (FAULTER, 1, 10)],
+    ),
+    (
+        "quantum one, four",
+        &[
+            (SPINNER, 1, 10),
+            (SLEEPER, 1, 10),
+            (YIELDER, 1, 10),
+            (SPINNER, 1, 10),
+        ],
+    ),
+    (
+        "quantum one, six",
+        &[
+            (SPINNER, 1, 10),
+            (FAULTER, 1, 10),
+            (SPINNER, 1, 10),
+            (YIELDER, 1, 10),
+            (SLEEPER, 1, 10),
+            (SPINNER, 1, 10),
+        ],
+    ),
     (
         "all end",
         &[(YIELDER, 1, 10), (SLEEPER, 1, 10), (FAULTER, 3, 10)],

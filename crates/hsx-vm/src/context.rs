@@ -174,6 +174,12 @@ impl Placement {
         })
     }
 
+    /// First word of the bank, first word of the window, words of the window.
+    #[inline]
+    pub(crate) fn spans(self) -> (usize, usize, usize) {
+        (self.bank, self.win, self.win_words)
+    }
+
     /// A placement that never carves: stands for a record that does not fit.
     pub(crate) const NONE: Placement = Placement {
         bank: usize::MAX,

@@ -8,12 +8,17 @@
 //! started), and the PC of the outgoing member goes into a rotation log so that the
 //! caller can write the scheduler trace afterwards. The caller (the executive) keeps
 //! its ready queue, counters and trace; [`RingRun`] tells it what happened.
+//!
+//! At quantum 1 (a switch after every instruction, the default) the carving would be
+//! most of the cost, so there the members run on *lanes* instead: their arenas are
+//! split off VM RAM once per run (`lanes.rs`). Both ways give the same result.
 
 use crate::context::{Context, Exit, LayoutError, Placement};
 use half::f16;
 use hsx_isa::Fault;
 
 use crate::interp::{Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
+use crate::lanes::run_quantum_one;
 use crate::program::Kind;
 use crate::program::Program;
 
@@ -30,11 +35,11 @@ pub struct Member<C> {
     /// running turn at the start is not counted).
     pub entered: u64,
     /// Where the bank and window are, checked when the run starts.
-    placement: Placement,
+    pub(crate) placement: Placement,
     /// Why the record does not fit, if it does not.
     misfit: Option<LayoutError>,
     /// The flags, kept lazy between turns; the PSW is written back when the run ends.
-    flags: Flags,
+    pub(crate) flags: Flags,
 }
 
 impl<C: AsRef<Program>> Member<C> {
@@ -79,6 +84,9 @@ pub struct RingRun {
 /// record does not fit stops the run with [`Exit::Layout`] when its turn comes, having
 /// run nothing.
 ///
+/// When every member has quantum 1 the run allocates a table of lanes (one per member)
+/// for its duration.
+///
 /// # Panics
 /// If `members` is empty, `start` is out of range or the length of `rotations` is
 /// neither 0 nor a power of two.
@@ -103,6 +111,13 @@ pub fn run_ring<C: AsRef<Program>>(
             Err(e) => (Placement::NONE, Some(e)),
         };
         m.flags = Flags::explicit(m.ctx.psw);
+    }
+    // At quantum 1 (the default), with every record fitting and no two members sharing
+    // an arena, the members run on lanes split off VM RAM once (`lanes.rs`).
+    let quantum_one =
+        first_left <= 1 && members.iter().all(|m| m.quantum <= 1 && m.misfit.is_none());
+    if quantum_one && let Some(run) = run_quantum_one(members, ram, start, budget, rotations) {
+        return run;
     }
     let k = members.len();
     // Member `start` is already in its turn; every later turn is a switch in.

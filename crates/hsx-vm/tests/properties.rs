@@ -1091,82 +1091,150 @@ proptest! {
         misfit in prop::option::weighted(0.1, any::<prop::sample::Index>()),
         seed in any::<u64>(),
     ) {
-        const WINDOW: u32 = 0x400;
-        let k = members.len();
-        let start = start_pick.index(k);
-        // Banks first, then the windows, all in one VM RAM.
-        let window_base = |j: u32| 0x100 + 0x40 * 8 + j * WINDOW;
-        let ram_words = (window_base(k as u32) / 4) as usize;
-        let mut ram = vec![0u32; ram_words];
-        fill_words(&mut ram, seed);
-        let programs: Vec<Program> = members.iter().map(|m| Program::from_words(&m.0)).collect();
-        let mut ctxs = Vec::new();
-        for (j, (_, regs, _, stack)) in members.iter().enumerate() {
-            let top = WINDOW - stack * 0x10;
-            let ctx = Context::new(0, Layout {
+        let quanta: Vec<u32> = members.iter().map(|m| m.2).collect();
+        let members: Vec<_> = members.into_iter().map(|m| (m.0, m.1, m.3)).collect();
+        check_ring(&members, &quanta, start_pick, first_left, budget, log_len, misfit, false, seed)?;
+    }
+
+    /// The same at quantum 1 (the default), which `run_ring` runs on lanes split off VM
+    /// RAM once; with `shared`, two members share a window and the run falls back to
+    /// carving at every switch.
+    #[test]
+    fn round_robin_at_quantum_one_equals_turn_by_turn_runs(
+        members in prop::collection::vec(
+            (prop_oneof![1 => program(), 2 => flag_program()], registers(), 0u32..=8),
+            1..6,
+        ),
+        start_pick in any::<prop::sample::Index>(),
+        first_left in 0u32..2,
+        budget in 1u64..3000,
+        log_len in prop::sample::select(vec![0usize, 1, 4, 16]),
+        misfit in prop::option::weighted(0.05, any::<prop::sample::Index>()),
+        shared in prop::bool::weighted(0.1),
+        seed in any::<u64>(),
+    ) {
+        let quanta = vec![1; members.len()];
+        check_ring(&members, &quanta, start_pick, first_left, budget, log_len, misfit, shared, seed)?;
+    }
+}
+
+/// Run `members` (code, registers, stack depth in 16-byte units) with `quanta` through
+/// `run_ring` and through one `run` per turn, and compare everything.
+#[allow(clippy::too_many_arguments)]
+fn check_ring(
+    members: &[(Vec<u32>, [u32; 16], u32)],
+    quanta: &[u32],
+    start_pick: prop::sample::Index,
+    first_left: u32,
+    budget: u64,
+    log_len: usize,
+    misfit: Option<prop::sample::Index>,
+    shared: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    const WINDOW: u32 = 0x400;
+    let k = members.len();
+    let start = start_pick.index(k);
+    // Banks first, then the windows, all in one VM RAM.
+    let window_base = |j: u32| 0x100 + 0x40 * 8 + j * WINDOW;
+    let ram_words = (window_base(k as u32) / 4) as usize;
+    let mut ram = vec![0u32; ram_words];
+    fill_words(&mut ram, seed);
+    let programs: Vec<Program> = members.iter().map(|m| Program::from_words(&m.0)).collect();
+    let mut ctxs = Vec::new();
+    for (j, (_, regs, stack)) in members.iter().enumerate() {
+        let top = WINDOW - stack * 0x10;
+        let ctx = Context::new(
+            0,
+            Layout {
                 reg_base: 0x100 + 0x40 * j as u32,
                 window_base: window_base(j as u32),
                 window_size: WINDOW,
                 stack_top: top,
                 stack_limit: top.saturating_sub(0x20),
-            });
-            for (n, &v) in regs.iter().enumerate() {
-                hsx_vm::write_register(&ctx, &mut ram, n, v).unwrap();
-            }
-            ctxs.push(ctx);
+            },
+        );
+        for (n, &v) in regs.iter().enumerate() {
+            hsx_vm::write_register(&ctx, &mut ram, n, v).unwrap();
         }
-        if let Some(pick) = misfit {
-            // Bank inside its own window.
-            let c = &mut ctxs[pick.index(k)];
-            c.reg_base = c.stack_base;
-        }
-        let quanta: Vec<u32> = members.iter().map(|m| m.2).collect();
-
-        // Turn by turn.
-        let mut ref_ram = ram.clone();
-        let mut ref_ctxs = ctxs.clone();
-        let mut ref_entered = vec![0u64; k];
-        let mut ref_log = Vec::new();
-        let (mut i, mut total, mut turns) = (start, budget, 0u64);
-        let mut turn = if first_left == 0 { quanta[start] } else { first_left };
-        let expected = loop {
-            let r = hsx_vm::run(&mut ref_ctxs[i], &mut ref_ram, &programs[i], total.min(turn.into()));
-            total -= r.retired;
-            turn -= r.retired as u32;
-            if r.exit != Exit::Budget || turn != 0 {
-                break RingRun { exit: r.exit, retired: budget - total, turns, at: i, left: turn };
-            }
-            ref_log.push(ref_ctxs[i].pc);
-            turns += 1;
-            i = (i + 1) % k;
-            if total == 0 {
-                break RingRun { exit: Exit::Budget, retired: budget, turns, at: i, left: 0 };
-            }
-            ref_entered[i] += 1;
-            turn = quanta[i];
-        };
-
-        // In the core.
-        let mut ring: Vec<Member<&Program>> = ctxs
-            .iter()
-            .zip(&quanta)
-            .zip(&programs)
-            .map(|((&ctx, &q), p)| Member::new(ctx, q, p))
-            .collect();
-        let mut log = vec![0u32; log_len];
-        let run = hsx_vm::run_ring(&mut ring, &mut ram, start, first_left, budget, &mut log);
-
-        prop_assert_eq!(run, expected);
-        for (j, m) in ring.iter().enumerate() {
-            prop_assert_eq!(m.ctx, ref_ctxs[j], "member {} record", j);
-            prop_assert_eq!(m.entered, ref_entered[j], "member {} switches in", j);
-        }
-        let kept = ref_log.len().min(log_len);
-        for (r, &pc) in ref_log.iter().enumerate().skip(ref_log.len() - kept) {
-            prop_assert_eq!(log[r & (log_len - 1)], pc, "rotation {}", r);
-        }
-        prop_assert!(ram == ref_ram, "VM RAM differs");
+        ctxs.push(ctx);
     }
+    if let Some(pick) = misfit {
+        // Bank inside its own window.
+        let c = &mut ctxs[pick.index(k)];
+        c.reg_base = c.stack_base;
+    }
+    if shared && k > 1 {
+        // Member 1 runs in member 0's window (an executive would never do this).
+        ctxs[1].stack_base = ctxs[0].stack_base;
+    }
+
+    // Turn by turn.
+    let mut ref_ram = ram.clone();
+    let mut ref_ctxs = ctxs.clone();
+    let mut ref_entered = vec![0u64; k];
+    let mut ref_log = Vec::new();
+    let (mut i, mut total, mut turns) = (start, budget, 0u64);
+    let mut turn = if first_left == 0 {
+        quanta[start]
+    } else {
+        first_left
+    };
+    let expected = loop {
+        let r = hsx_vm::run(
+            &mut ref_ctxs[i],
+            &mut ref_ram,
+            &programs[i],
+            total.min(turn.into()),
+        );
+        total -= r.retired;
+        turn -= r.retired as u32;
+        if r.exit != Exit::Budget || turn != 0 {
+            break RingRun {
+                exit: r.exit,
+                retired: budget - total,
+                turns,
+                at: i,
+                left: turn,
+            };
+        }
+        ref_log.push(ref_ctxs[i].pc);
+        turns += 1;
+        i = (i + 1) % k;
+        if total == 0 {
+            break RingRun {
+                exit: Exit::Budget,
+                retired: budget,
+                turns,
+                at: i,
+                left: 0,
+            };
+        }
+        ref_entered[i] += 1;
+        turn = quanta[i];
+    };
+
+    // In the core.
+    let mut ring: Vec<Member<&Program>> = ctxs
+        .iter()
+        .zip(quanta)
+        .zip(&programs)
+        .map(|((&ctx, &q), p)| Member::new(ctx, q, p))
+        .collect();
+    let mut log = vec![0u32; log_len];
+    let run = hsx_vm::run_ring(&mut ring, &mut ram, start, first_left, budget, &mut log);
+
+    prop_assert_eq!(run, expected);
+    for (j, m) in ring.iter().enumerate() {
+        prop_assert_eq!(m.ctx, ref_ctxs[j], "member {} record", j);
+        prop_assert_eq!(m.entered, ref_entered[j], "member {} switches in", j);
+    }
+    let kept = ref_log.len().min(log_len);
+    for (r, &pc) in ref_log.iter().enumerate().skip(ref_log.len() - kept) {
+        prop_assert_eq!(log[r & (log_len - 1)], pc, "rotation {}", r);
+    }
+    prop_assert!(ram == ref_ram, "VM RAM differs");
+    Ok(())
 }
 
 /// Fill VM RAM words with bytes from `fill`.

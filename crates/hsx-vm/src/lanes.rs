@@ -1,0 +1,283 @@
+//! Round robin at quantum 1 (the default quantum, `executive.md` §5): a switch after
+//! every instruction.
+//!
+//! [`crate::run_ring`]'s general loop carves a member's bank and window out of VM RAM and
+//! builds its core state at every switch; with one instruction per turn that set-up is
+//! most of the cost. Here every member's bank and window are split off VM RAM **once**,
+//! when the run starts, into disjoint borrows (safe Rust proves they cannot alias), and
+//! each member's core state (bank, window, SP, lazy flags, its code and next op) lives
+//! in a *lane*. A switch is moving to the next lane; the instruction reads and writes
+//! the lane's state in place. Nothing is copied: the registers are still the words at
+//! `reg_base` in VM RAM.
+//!
+//! Step counts and switch-in counts are not counted per step: with one instruction per
+//! turn, the turns each member ran follow from the number of rotations and are added to
+//! the records when the run ends.
+
+use alloc::vec::Vec;
+use half::f16;
+use hsx_isa::Fault;
+
+use crate::context::{Exit, REGISTERS};
+use crate::interp::{Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
+use crate::program::{Kind, Op, Program};
+use crate::ring::{Member, RingRun};
+
+/// Marks a lane whose next PC is in `core.pc` and still has to be validated (after a
+/// far branch, or at the start when the record's PC is not an op address).
+const UNCHECKED: usize = usize::MAX;
+
+/// The op index of `pc` in code whose sentinel op is at `end`, or [`UNCHECKED`] if `pc`
+/// is not the address of an instruction (the lane faults when its turn comes).
+#[inline(always)]
+fn op_index(pc: u32, end: usize) -> usize {
+    if pc & 3 == 0 && ((pc >> 2) as usize) < end {
+        (pc >> 2) as usize
+    } else {
+        UNCHECKED
+    }
+}
+
+/// The PC of a lane at op index `ip` whose core holds `pc`.
+#[inline(always)]
+fn pc_of(ip: usize, pc: u32) -> u32 {
+    if ip == UNCHECKED {
+        pc
+    } else {
+        (ip as u32) << 2
+    }
+}
+
+/// One member's running state.
+struct Lane<'r> {
+    core: Core<'r>,
+    ops: &'r [Op],
+    /// Index of the next op, or [`UNCHECKED`].
+    ip: usize,
+}
+
+/// Run `members` (all with quantum 1, every record already found to fit `ram`) in
+/// round robin from `start` for up to `budget` instructions, as [`crate::run_ring`]
+/// specifies. `None`, having run nothing, when two members' arenas overlap: the
+/// general loop, which carves at every switch, handles that.
+pub(crate) fn run_quantum_one<C: AsRef<Program>>(
+    members: &mut [Member<C>],
+    ram: &mut [u32],
+    start: usize,
+    budget: u64,
+    rotations: &mut [u32],
+) -> Option<RingRun> {
+    let k = members.len();
+    let mut arenas = split_arenas(members, ram)?;
+    let mut lanes: Vec<Lane<'_>> = members
+        .iter_mut()
+        .zip(arenas.drain(..))
+        .map(|(m, (regs, mem))| {
+            let flags = m.flags;
+            let ops = m.code.as_ref().ops();
+            let core = Core::new(regs, mem, &mut m.ctx, flags, 1);
+            let ip = op_index(core.pc, ops.len() - 1);
+            Lane { core, ops, ip }
+        })
+        .collect();
+    // Lane j is member (start + j) % k: the run starts at lane 0.
+    lanes.rotate_left(start);
+
+    let (exit, at, turns) = match lanes.len() {
+        2 => run_lanes::<2>(&mut lanes, budget, rotations),
+        3 => run_lanes::<3>(&mut lanes, budget, rotations),
+        4 => run_lanes::<4>(&mut lanes, budget, rotations),
+        _ => run_lanes::<0>(&mut lanes, budget, rotations),
+    };
+
+    // The turn that stopped the run (if one did) retired 0 or 1 instructions.
+    let stopped = exit != Exit::Budget;
+    let last = if stopped { 1 - lanes[at].core.left } else { 0 };
+    // Turns 0..turns retired one instruction each; turns 1..began were switches in.
+    let began = turns + stopped as u64;
+    let mut counts = Vec::with_capacity(k);
+    for (j, lane) in lanes.iter_mut().enumerate() {
+        let Lane { core, ip, .. } = lane;
+        let pc = pc_of(*ip, core.pc);
+        let steps = turns_of(j, k, 0, turns) + if j == at { last } else { 0 };
+        let (sp, psw) = (core.sp, core.flags.psw());
+        let ctx = &mut *core.stack;
+        ctx.pc = pc;
+        ctx.sp = sp;
+        ctx.psw = psw;
+        ctx.steps += steps;
+        counts.push(turns_of(j, k, 1, began));
+    }
+    drop(lanes);
+    counts.rotate_right(start);
+    for (m, entered) in members.iter_mut().zip(counts) {
+        m.entered += entered;
+    }
+    Some(RingRun {
+        exit,
+        retired: turns + last,
+        turns,
+        at: (start + at) % k,
+        left: if stopped { 1 - last as u32 } else { 0 },
+    })
+}
+
+/// Turn after turn, lane 0 first, until `budget` turns have begun or a lane stops:
+/// the exit, the lane whose turn is current (stopped, or next in line) and the number of
+/// rotations.
+///
+/// With `K` = 2, 3 or 4 (the number of lanes) each lane has its own copy of the dispatch,
+/// so that each indirect jump sees a single task's instruction stream, which the host
+/// predicts much better than an interleaving of several; `K` = 0 runs any number of
+/// lanes through one copy. (Round-robin probe, two lockstep tasks: 7-11 ns a step
+/// through one shared dispatch, 3.5 ns with one each; BENCHMARKS.md §2.) Each ring size
+/// is its own function so that its loop has the host registers to itself.
+#[inline(never)]
+fn run_lanes<const K: usize>(
+    lanes: &mut [Lane<'_>],
+    budget: u64,
+    rotations: &mut [u32],
+) -> (Exit, usize, u64) {
+    assert!(K == 0 || lanes.len() == K);
+    let log_mask = rotations.len().wrapping_sub(1);
+    // Turns begun so far; turn t runs lane t % k. Every turn but a stopping one ends in
+    // a rotation, so when the run ends this is the number of rotations.
+    let mut turns = 0u64;
+    let (exit, at) = 'run: {
+        // One turn of lane `$lane` (index `$j`): one instruction (or the stop on it),
+        // then the rotation.
+        macro_rules! turn {
+            ($lane:expr, $j:expr) => {{
+                if turns == budget {
+                    break 'run (Exit::Budget, $j);
+                }
+                let lane: &mut Lane<'_> = $lane;
+                let core = &mut lane.core;
+                let ops = lane.ops;
+                let end = ops.len() - 1;
+                let mut ip = lane.ip;
+                core.left = 1;
+                'op: {
+                    macro_rules! next {
+                        () => {
+                            break 'op
+                        };
+                    }
+                    macro_rules! far {
+                        ($target:expr) => {{
+                            let target: u32 = $target;
+                            core.pc = target;
+                            ip = op_index(target, end);
+                            break 'op;
+                        }};
+                    }
+                    macro_rules! stop {
+                        ($exit:expr) => {{
+                            // Every stop has set `core.pc`.
+                            lane.ip = UNCHECKED;
+                            break 'run ($exit, $j);
+                        }};
+                    }
+                    let op = match ops.get(ip) {
+                        Some(&op) => op,
+                        None => match core.enter(end) {
+                            Ok(checked) => {
+                                ip = checked;
+                                ops[ip]
+                            }
+                            Err(exit) => stop!(exit),
+                        },
+                    };
+                    dispatch!(core, op, ip, end);
+                    ip += 1;
+                }
+                lane.ip = ip;
+                if let Some(slot) = rotations.get_mut(turns as usize & log_mask) {
+                    *slot = pc_of(ip, lane.core.pc);
+                }
+                turns += 1;
+            }};
+        }
+        if K == 0 {
+            loop {
+                for (j, lane) in lanes.iter_mut().enumerate() {
+                    turn!(lane, j);
+                }
+            }
+        } else {
+            loop {
+                turn!(&mut lanes[0], 0);
+                turn!(&mut lanes[1], 1);
+                if K > 2 {
+                    turn!(&mut lanes[2], 2);
+                }
+                if K > 3 {
+                    turn!(&mut lanes[3], 3);
+                }
+            }
+        }
+    };
+    (exit, at, turns)
+}
+
+/// How many of the turns `from..to` (turn t runs lane `t % k`) are lane `j`'s.
+fn turns_of(j: usize, k: usize, from: u64, to: u64) -> u64 {
+    let (j, k) = (j as u64, k as u64);
+    let upto = |n: u64| n / k + u64::from(j < n % k);
+    upto(to.max(from)) - upto(from)
+}
+
+/// Every member's bank and window as disjoint borrows of `ram`, in member order; `None`
+/// if two arenas overlap (or one does not fit, which the caller has ruled out).
+type Arenas<'r> = Vec<(&'r mut [u32; REGISTERS], &'r mut [u8])>;
+
+fn split_arenas<'r, C>(members: &[Member<C>], ram: &'r mut [u32]) -> Option<Arenas<'r>> {
+    // (first word, words, member, is the window), in address order.
+    let mut spans: Vec<(usize, usize, usize, bool)> = Vec::with_capacity(2 * members.len());
+    for (j, m) in members.iter().enumerate() {
+        let (bank, win, win_words) = m.placement.spans();
+        spans.push((bank, REGISTERS, j, false));
+        spans.push((win, win_words, j, true));
+    }
+    spans.sort_unstable_by_key(|s| s.0);
+    let mut banks: Vec<Option<&'r mut [u32; REGISTERS]>> = Vec::with_capacity(members.len());
+    let mut windows: Vec<Option<&'r mut [u8]>> = Vec::with_capacity(members.len());
+    banks.resize_with(members.len(), || None);
+    windows.resize_with(members.len(), || None);
+    let mut rest: &'r mut [u32] = ram;
+    let mut at = 0usize;
+    for (first, words, j, is_window) in spans {
+        let gap = first.checked_sub(at)?;
+        let (_, tail) = rest.split_at_mut_checked(gap)?;
+        let (arena, tail) = tail.split_at_mut_checked(words)?;
+        rest = tail;
+        at = first + words;
+        if is_window {
+            windows[j] = Some(bytemuck::cast_slice_mut(arena));
+        } else {
+            banks[j] = Some(arena.try_into().ok()?);
+        }
+    }
+    banks
+        .into_iter()
+        .zip(windows)
+        .map(|(b, w)| Some((b?, w?)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::turns_of;
+
+    #[test]
+    fn turns_are_dealt_round_the_ring() {
+        // 3 lanes: turns 0..7 run 0 1 2 0 1 2 0.
+        let counts = [0, 1, 2].map(|j| turns_of(j, 3, 0, 7));
+        assert_eq!(counts, [3, 2, 2]);
+        // Turns 1..7 leave out lane 0's first turn.
+        let counts = [0, 1, 2].map(|j| turns_of(j, 3, 1, 7));
+        assert_eq!(counts, [2, 2, 2]);
+        assert_eq!(turns_of(0, 1, 1, 1), 0);
+        assert_eq!(turns_of(0, 1, 1, 0), 0);
+    }
+}
