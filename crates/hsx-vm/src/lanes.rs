@@ -143,14 +143,17 @@ fn run_lanes<const K: usize>(
     // Turns begun so far; turn t runs lane t % k. Every turn but a stopping one ends in
     // a rotation, so when the run ends this is the number of rotations.
     let mut turns = 0u64;
+    // Rings of three and four load the op of the lane whose turn is next a turn early,
+    // so that its dispatch does not wait for it (`None`: the lane's PC needs checking).
+    // With two lanes that load would wait for the store of the turn just before it;
+    // larger rings go through the shared loop, where it cost more than it saved.
+    let mut ahead = lanes[0].ops.get(lanes[0].ip).copied();
     let (exit, at) = 'run: {
-        // One turn of lane `$lane` (index `$j`): one instruction (or the stop on it),
-        // then the rotation.
+        // One turn of lane `$lane` (index `$j`) whose op is `$fetched`: one instruction
+        // (or the stop on it), then the rotation.
         macro_rules! turn {
-            ($lane:expr, $j:expr) => {{
-                if turns == budget {
-                    break 'run (Exit::Budget, $j);
-                }
+            ($lane:expr, $j:expr, $fetched:expr) => {{
+                let fetched: Option<Op> = $fetched;
                 let lane: &mut Lane<'_> = $lane;
                 let core = &mut lane.core;
                 let ops = lane.ops;
@@ -178,8 +181,8 @@ fn run_lanes<const K: usize>(
                             break 'run ($exit, $j);
                         }};
                     }
-                    let op = match ops.get(ip) {
-                        Some(&op) => op,
+                    let op = match fetched {
+                        Some(op) => op,
                         None => match core.enter(end) {
                             Ok(checked) => {
                                 ip = checked;
@@ -198,23 +201,47 @@ fn run_lanes<const K: usize>(
                 turns += 1;
             }};
         }
-        if K == 0 {
-            loop {
+        // Lane `$j`'s turn in a ring of `K`, with `$n` next.
+        macro_rules! fixed_turn {
+            ($j:literal, $n:literal) => {{
+                if turns == budget {
+                    break 'run (Exit::Budget, $j);
+                }
+                let fetched = if K >= 3 {
+                    let op = ahead;
+                    ahead = lanes[$n].ops.get(lanes[$n].ip).copied();
+                    op
+                } else {
+                    lanes[$j].ops.get(lanes[$j].ip).copied()
+                };
+                turn!(&mut lanes[$j], $j, fetched);
+            }};
+        }
+        match K {
+            2 => loop {
+                fixed_turn!(0, 1);
+                fixed_turn!(1, 0);
+            },
+            3 => loop {
+                fixed_turn!(0, 1);
+                fixed_turn!(1, 2);
+                fixed_turn!(2, 0);
+            },
+            4 => loop {
+                fixed_turn!(0, 1);
+                fixed_turn!(1, 2);
+                fixed_turn!(2, 3);
+                fixed_turn!(3, 0);
+            },
+            _ => loop {
                 for (j, lane) in lanes.iter_mut().enumerate() {
-                    turn!(lane, j);
+                    if turns == budget {
+                        break 'run (Exit::Budget, j);
+                    }
+                    let fetched = lane.ops.get(lane.ip).copied();
+                    turn!(lane, j, fetched);
                 }
-            }
-        } else {
-            loop {
-                turn!(&mut lanes[0], 0);
-                turn!(&mut lanes[1], 1);
-                if K > 2 {
-                    turn!(&mut lanes[2], 2);
-                }
-                if K > 3 {
-                    turn!(&mut lanes[3], 3);
-                }
-            }
+            },
         }
     };
     (exit, at, turns)
