@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hsx_image::Image;
-use hsx_vm::{Context, Exit, Fault, Layout, REGISTERS, read_registers, write_register};
+use hsx_vm::{Checked, Context, Exit, Fault, Layout, REGISTERS, read_registers, write_register};
 
 use crate::clock::{Clock, ClockMode, Timer, Timers};
 use crate::event::{Event, ReportedState};
@@ -382,6 +382,7 @@ impl Executive {
             name: name.clone(),
             program: opts.program,
             image,
+            checked: Checked::new(&ctx, self.ram.words()),
             ctx,
             state: TaskState::Ready,
             sched,
@@ -728,8 +729,9 @@ impl Executive {
                     task
                 };
                 // One turn of the task.
-                let result = hsx_vm::run(
+                let result = hsx_vm::run_checked(
                     &mut task.ctx,
+                    &task.checked,
                     self.ram.words_mut(),
                     &task.image.program,
                     budget,

@@ -8,7 +8,7 @@
 use half::f16;
 use hsx_isa::Fault;
 
-use crate::context::{Context, Exit, REGISTERS, RunResult, split_ram};
+use crate::context::{Checked, Context, Exit, REGISTERS, RunResult, split_ram};
 use crate::program::{Kind, Program};
 
 const NAN16: u16 = 0x7E00;
@@ -20,6 +20,30 @@ const NAN16: u16 = 0x7E00;
 /// tracing; the result is identical to running the same instructions in one call.
 pub fn run(ctx: &mut Context, ram: &mut [u32], program: &Program, budget: u64) -> RunResult {
     match split_ram(ctx, ram) {
+        Ok((regs, mem)) => {
+            let mut flags = Flags::explicit(ctx.psw);
+            let result = run_turn(ctx, &mut flags, regs, mem, program, budget);
+            ctx.psw = flags.psw();
+            result
+        }
+        Err(e) => RunResult {
+            exit: Exit::Layout(e),
+            retired: 0,
+        },
+    }
+}
+
+/// [`run`] for a record whose layout was checked once ([`Checked`]): the same run
+/// without the layout checks at entry. Its own copy of the interpreter loop; [`run`]
+/// is left as it is.
+pub fn run_checked(
+    ctx: &mut Context,
+    checked: &Checked,
+    ram: &mut [u32],
+    program: &Program,
+    budget: u64,
+) -> RunResult {
+    match checked.carve(ram) {
         Ok((regs, mem)) => {
             let mut flags = Flags::explicit(ctx.psw);
             let result = run_turn(ctx, &mut flags, regs, mem, program, budget);
