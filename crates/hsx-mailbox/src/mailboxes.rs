@@ -887,6 +887,11 @@ impl Mailboxes {
         !self.completions.is_empty()
     }
 
+    /// The completed waits not taken yet, oldest first.
+    pub fn completions(&self) -> impl Iterator<Item = &Completion> {
+        self.completions.iter()
+    }
+
     /// Take the oldest completed wait (in wake order).
     pub fn pop_completion(&mut self) -> Option<Completion> {
         self.completions.pop_front()
