@@ -738,7 +738,6 @@ impl Executive {
                     budget,
                     mbx: &mut self.io.mbx,
                     clock: &self.clock,
-                    pids: &self.pids,
                     others: Others {
                         before,
                         slot,

@@ -3,7 +3,6 @@
 //! on the executive clock; its results are written when the wait completes.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use hsx_isa::{ENOSYS, svc};
 use hsx_mailbox::{
@@ -124,7 +123,6 @@ pub(crate) struct SendInRun<'a> {
     pub budget: u64,
     pub mbx: &'a mut Mailboxes,
     pub clock: &'a Clock,
-    pub pids: &'a BTreeMap<Pid, Slot>,
     /// The other tasks (for the priority of a woken one).
     pub others: Others<'a>,
     /// SENDs serviced.
@@ -176,7 +174,7 @@ impl SendInRun<'_> {
     fn after_wakeups(&self, left: u64) -> u64 {
         let mut left = left;
         for c in self.mbx.completions() {
-            let Some(task) = self.pids.get(&c.pid).and_then(|&s| self.others.get(s)) else {
+            let Some(task) = self.others.get(c.tag).filter(|t| t.pid == c.pid) else {
                 continue;
             };
             match task.sched.priority.cmp(&self.level) {
@@ -237,6 +235,7 @@ fn recv(exec: &mut Executive, caller: Caller, regs: &[u32; ARGS], now: u64) {
         t => RecvWait::Block {
             timeout: t,
             deadline: (t != TIMEOUT_INFINITE).then(|| now + u64::from(t)),
+            tag: slot,
         },
     };
     let r = exec
@@ -280,6 +279,7 @@ pub(crate) fn read_stdin(exec: &mut Executive, slot: Slot, dst: u32, len: u32) -
     let wait = RecvWait::Block {
         timeout: TIMEOUT_INFINITE,
         deadline: None,
+        tag: slot,
     };
     let r = exec.io.mbx.recv(pid, 1, len as u16, buffer_ok, wait);
     let out = match r {
@@ -341,11 +341,12 @@ fn write_info(exec: &mut Executive, ctx: &Context, info: u32, results: &[u32; 5]
 
 /// Finish a blocked receive reported by the wake-up procedure or a CLOSE.
 pub(crate) fn apply_completion(exec: &mut Executive, c: Completion) {
-    let Some(slot) = exec.slot_of(c.pid) else {
+    // The tag is the slot the task blocked in; a task that ended since is not there.
+    let slot = c.tag;
+    let Some(task) = exec.tasks.get(slot as usize).and_then(Option::as_ref) else {
         return;
     };
-    let task = exec.t(slot);
-    if task.wait.as_ref().map(|w| w.kind) != Some(WaitKind::Mailbox) {
+    if task.pid != c.pid || task.wait.as_ref().map(|w| w.kind) != Some(WaitKind::Mailbox) {
         return;
     }
     let ctx = task.ctx;
