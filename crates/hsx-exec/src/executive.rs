@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hsx_image::Image;
-use hsx_vm::{Context, Exit, Fault, Layout, REGISTERS, read_registers, write_register};
+use hsx_vm::{Checked, Context, Exit, Fault, Layout, REGISTERS, read_registers, write_register};
 
 use crate::clock::{Clock, ClockMode, Timer, Timers};
 use crate::event::{Event, ReportedState};
 use crate::image::{ImageCache, LoadedImage};
 use crate::ram::{Exhausted, VmRam};
 use crate::sched::{ReadyQueues, Slot};
+use crate::syscall::mbx::{Others, SendInRun};
 use crate::task::{Counters, Pid, SchedParams, Task, TaskState, Termination, Wait, WaitKind};
 use crate::trace::{DEFAULT_CAPACITY, TraceEvent, TraceRing};
 
@@ -382,6 +383,7 @@ impl Executive {
             name: name.clone(),
             program: opts.program,
             image,
+            checked: Checked::new(&ctx, self.ram.words()),
             ctx,
             state: TaskState::Ready,
             sched,
@@ -707,7 +709,7 @@ impl Executive {
             // interleaving, see `round_robin.rs`). Turns that end in traps (a task that
             // soon blocks in RECV) stay on this path, which costs less for one turn.
             let (slot, exit) = 'turn: {
-                let task = if after_rotation && only.is_none() && !alone && !single {
+                if after_rotation && only.is_none() && !alone && !single {
                     let wall_timers =
                         self.clock.mode() == ClockMode::Wall && !self.timers.is_empty();
                     let budget = if wall_timers {
@@ -723,24 +725,51 @@ impl Executive {
                             None => continue 'steps,
                         }
                     }
-                    self.tasks[slot as usize].as_mut().expect("live slot")
-                } else {
-                    task
+                }
+                // One turn of the task; SENDs are serviced without leaving the VM.
+                let (before, rest) = self.tasks.split_at_mut(slot as usize);
+                let (task, after) = rest.split_first_mut().expect("live slot");
+                let task = task.as_mut().expect("live slot");
+                let mut supervisor = SendInRun {
+                    on: !single && !self.config.svc_events,
+                    pid: task.pid,
+                    level,
+                    turn_left: task.turn_left,
+                    budget,
+                    mbx: &mut self.io.mbx,
+                    clock: &self.clock,
+                    others: Others {
+                        before,
+                        slot,
+                        after,
+                    },
+                    serviced: 0,
+                    sink: None,
                 };
-                // One turn of the task.
-                let result = hsx_vm::run(
+                let result = hsx_vm::run_checked(
                     &mut task.ctx,
+                    &task.checked,
                     self.ram.words_mut(),
                     &task.image.program,
                     budget,
+                    &mut supervisor,
                 );
+                let (serviced, sink) = (supervisor.serviced, supervisor.sink);
                 let retired = result.retired;
                 task.turn_left = task.turn_left.saturating_sub(retired as u32);
+                task.counters.mailbox_steps += serviced;
                 let tracing = task.trace;
                 executed += retired;
                 self.counters.steps += retired;
                 if tracing && retired > 0 {
                     self.record_at(slot, TraceEvent::Step, pc_before);
+                }
+                if serviced > 0 {
+                    self.mbx_settle();
+                    if let Some(descriptor) = sink {
+                        self.sink_drain(descriptor);
+                        self.mbx_settle();
+                    }
                 }
                 (slot, result.exit)
             };

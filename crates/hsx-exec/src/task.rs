@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use hsx_vm::{Context, Fault};
+use hsx_vm::{Checked, Context, Fault};
 
 use crate::image::LoadedImage;
 use crate::ram::Arena;
@@ -167,6 +167,9 @@ pub struct Task {
     pub image: Arc<LoadedImage>,
     /// The context record: a switch selects this record, nothing is copied.
     pub ctx: Context,
+    /// The record's layout, checked against VM RAM when the task was laid out (it never
+    /// changes afterwards): entering the VM only borrows the bank and the window.
+    pub(crate) checked: Checked,
     /// Current state.
     pub state: TaskState,
     /// Priority and quantum.

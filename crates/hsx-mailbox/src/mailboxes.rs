@@ -104,6 +104,9 @@ pub enum RecvWait {
         timeout: u16,
         /// Clock deadline; `None` = infinite.
         deadline: Option<u64>,
+        /// Handed back in the wait's [`Completion`] (the executive passes the caller's
+        /// task slot, so applying the completion needs no lookup by pid).
+        tag: u32,
     },
 }
 
@@ -136,6 +139,8 @@ pub struct Completion {
     pub handle: u16,
     /// Descriptor id.
     pub descriptor: u16,
+    /// The tag of the blocking RECV ([`RecvWait::Block`]).
+    pub tag: u32,
     /// What happened.
     pub outcome: WaitOutcome,
 }
@@ -290,6 +295,8 @@ struct PidEntry {
     open: u32,
     /// The handle of the pending RECV, if any.
     wait: Option<u16>,
+    /// The tag of the pending RECV.
+    wait_tag: u32,
     stdio: [Option<u16>; 3],
 }
 
@@ -300,6 +307,7 @@ impl PidEntry {
             handles: Vec::new(),
             open: 0,
             wait: None,
+            wait_tag: 0,
             stdio: [None; 3],
         }
     }
@@ -743,6 +751,7 @@ impl Delivery<'_> {
                     pid: w.pid,
                     handle: w.handle,
                     descriptor: id,
+                    tag: entry.wait_tag,
                     outcome: WaitOutcome::Timeout,
                 });
                 continue;
@@ -777,6 +786,7 @@ impl Delivery<'_> {
                         pid: w.pid,
                         handle: w.handle,
                         descriptor: id,
+                        tag: entry.wait_tag,
                         outcome: WaitOutcome::Message(received),
                     });
                 }
@@ -885,6 +895,11 @@ impl Mailboxes {
     /// True if completed waits are pending.
     pub fn has_completions(&self) -> bool {
         !self.completions.is_empty()
+    }
+
+    /// The completed waits not taken yet, oldest first.
+    pub fn completions(&self) -> impl Iterator<Item = &Completion> {
+        self.completions.iter()
     }
 
     /// Take the oldest completed wait (in wake order).
@@ -1434,7 +1449,11 @@ impl Mailboxes {
             RecvWait::Block { .. } if pending => {
                 self.fail(actor, f, Status::Internal, "a receive is already pending")
             }
-            RecvWait::Block { timeout, deadline } => {
+            RecvWait::Block {
+                timeout,
+                deadline,
+                tag,
+            } => {
                 desc.waiters.push_back(Waiter {
                     pid: actor,
                     handle,
@@ -1442,6 +1461,7 @@ impl Mailboxes {
                     max_len,
                 });
                 entry.wait = Some(handle);
+                entry.wait_tag = tag;
                 self.events.push(|| MailboxEvent::Wait {
                     pid: actor,
                     descriptor: id,
@@ -1598,13 +1618,16 @@ impl Mailboxes {
             let text = format!("handle {handle} is not open");
             return self.fail(actor, Function::Close, Status::InvalidHandle, text);
         }
-        if self.pids.get(&actor).and_then(|e| e.wait) == Some(handle)
+        let entry = self.pids.get(&actor);
+        let tag = entry.map_or(0, |e| e.wait_tag);
+        if entry.and_then(|e| e.wait) == Some(handle)
             && let Some((id, _)) = self.remove_wait(actor)
         {
             self.completions.push_back(Completion {
                 pid: actor,
                 handle,
                 descriptor: id,
+                tag,
                 outcome: WaitOutcome::InvalidHandle,
             });
         }

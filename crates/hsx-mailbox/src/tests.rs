@@ -43,6 +43,7 @@ fn block_max(m: &mut Mailboxes, pid: Pid, h: u16, max: u16, deadline: Option<u64
         RecvWait::Block {
             timeout: 0xFFFF,
             deadline,
+            tag: 0,
         },
     );
     assert_eq!(out, Ok(RecvOutcome::Blocked));
@@ -537,6 +538,7 @@ fn expired_waiters_time_out_in_the_wake_up() {
         RecvWait::Block {
             timeout: 10,
             deadline: Some(300),
+            tag: 0,
         },
     );
     assert!(matches!(out, Ok(RecvOutcome::Message(_))));

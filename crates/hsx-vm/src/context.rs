@@ -134,6 +134,39 @@ pub fn split_ram<'r>(
         .ok_or(LayoutError::OutOfRam)
 }
 
+/// A context record's layout checked once against a VM RAM, for [`crate::run_checked`]:
+/// running it then only borrows the bank and the window, without the checks
+/// [`split_ram`] repeats at every call. An executive makes one per task when it lays
+/// the task out, since the layout fields (`reg_base`, `stack_base`, `window_size`,
+/// `stack_limit`, `stack_top`) and the RAM size never change afterwards. A record that
+/// does not fit keeps its [`LayoutError`], reported by every run.
+///
+/// A check made for another record (or before its layout changed) stays memory safe:
+/// the run borrows the arenas the check was made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checked(Result<Placement, LayoutError>);
+
+impl Checked {
+    /// Check `ctx` against `ram`, the VM RAM it will run in (only its length is used).
+    pub fn new(ctx: &Context, ram: &[u32]) -> Checked {
+        Checked(Placement::of(ctx, ram.len()))
+    }
+
+    /// The error that stops the record from running, if any.
+    pub fn error(&self) -> Option<LayoutError> {
+        self.0.err()
+    }
+
+    /// Borrow the bank and the window out of `ram`.
+    #[inline(always)]
+    pub(crate) fn carve<'r>(
+        &self,
+        ram: &'r mut [u32],
+    ) -> Result<(&'r mut [u32; REGISTERS], &'r mut [u8]), LayoutError> {
+        self.0?.carve(ram).ok_or(LayoutError::OutOfRam)
+    }
+}
+
 /// A context's register bank and window as word ranges of VM RAM, checked once.
 ///
 /// The round-robin loop ([`crate::run_ring`]) checks every member's record when it

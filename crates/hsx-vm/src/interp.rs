@@ -8,7 +8,7 @@
 use half::f16;
 use hsx_isa::Fault;
 
-use crate::context::{Context, Exit, REGISTERS, RunResult, split_ram};
+use crate::context::{Checked, Context, Exit, REGISTERS, RunResult, split_ram};
 use crate::program::{Kind, Program};
 
 const NAN16: u16 = 0x7E00;
@@ -25,6 +25,58 @@ pub fn run(ctx: &mut Context, ram: &mut [u32], program: &Program, budget: u64) -
             let result = run_turn(ctx, &mut flags, regs, mem, program, budget);
             ctx.psw = flags.psw();
             result
+        }
+        Err(e) => RunResult {
+            exit: Exit::Layout(e),
+            retired: 0,
+        },
+    }
+}
+
+/// Services system calls inside a run ([`run_checked`]), so a call that completes at
+/// once costs no return to the caller and no new entry.
+pub trait Supervisor {
+    /// `SVC module, function` retired (the PC is past it); `regs` and `window` are the
+    /// running context's, `left` the instructions the run may still retire. `None`: not
+    /// serviced here, the run stops with [`Exit::Trap`] as it would without a supervisor
+    /// (nothing may have changed). `Some(n)`: serviced, the run goes on with at most
+    /// `n` more instructions (`Some(0)` ends it with [`Exit::Budget`]).
+    fn svc(
+        &mut self,
+        module: u8,
+        function: u8,
+        regs: &mut [u32; REGISTERS],
+        window: &mut [u8],
+        left: u64,
+    ) -> Option<u64>;
+}
+
+/// [`run`] for a record whose layout was checked once ([`Checked`]), without the
+/// layout checks at entry, and with system calls offered to `supervisor` first. Its
+/// own copy of the interpreter loop; [`run`] is left as it is. Never inlined: inside a
+/// large caller the loop would lose the registers it keeps its state in.
+#[inline(never)]
+pub fn run_checked<S: Supervisor>(
+    ctx: &mut Context,
+    checked: &Checked,
+    ram: &mut [u32],
+    program: &Program,
+    budget: u64,
+    supervisor: &mut S,
+) -> RunResult {
+    match checked.carve(ram) {
+        Ok((regs, mem)) => {
+            let flags = Flags::explicit(ctx.psw);
+            let mut core = Core::new(regs, mem, ctx, flags, budget);
+            let mut cut = 0;
+            let exit = core.execute_supervised(program, supervisor, &mut cut);
+            let retired = budget - cut - core.left;
+            let (pc, sp, psw) = (core.pc, core.sp, core.flags.psw());
+            ctx.pc = pc;
+            ctx.sp = sp;
+            ctx.psw = psw;
+            ctx.steps += retired;
+            RunResult { exit, retired }
         }
         Err(e) => RunResult {
             exit: Exit::Layout(e),
@@ -586,6 +638,74 @@ impl<'r> Core<'r> {
                 };
             }
             // Leaves with the (retired) far target of a branch or RET.
+            let far: u32 = loop {
+                if self.left == 0 {
+                    self.pc = (ip as u32) << 2;
+                    return Exit::Budget;
+                }
+                let op = ops[ip];
+                dispatch!(self, op, ip, end);
+                self.left -= 1;
+                ip += 1;
+            };
+            self.pc = far;
+        }
+    }
+
+    /// [`Core::execute`] with traps offered to `supervisor`: a serviced call continues
+    /// at the next op, within the budget the supervisor leaves; the budget it takes
+    /// away is added to `cut`.
+    #[inline(always)]
+    pub(crate) fn execute_supervised<S: Supervisor>(
+        &mut self,
+        program: &Program,
+        supervisor: &mut S,
+        cut: &mut u64,
+    ) -> Exit {
+        let ops = program.ops();
+        let end = ops.len() - 1;
+        loop {
+            if self.left == 0 {
+                return Exit::Budget;
+            }
+            if self.pc & 3 != 0 || (self.pc >> 2) as usize >= end {
+                let f = Fault::PcOutOfRange;
+                self.set(0, f.code());
+                return Exit::Fault {
+                    fault: f,
+                    pc: self.pc,
+                };
+            }
+            let mut ip = (self.pc >> 2) as usize;
+            macro_rules! next {
+                () => {
+                    continue
+                };
+            }
+            macro_rules! far {
+                ($target:expr) => {
+                    break $target
+                };
+            }
+            macro_rules! stop {
+                ($exit:expr) => {{
+                    let exit = $exit;
+                    if let Exit::Trap { module, function } = exit
+                        && let Some(left) =
+                            supervisor.svc(module, function, self.regs, self.mem, self.left)
+                    {
+                        // The SVC retired already (the PC is past it); go on there the
+                        // way a far branch does, so the inner loop keeps the shape of
+                        // `execute`'s.
+                        if left < self.left {
+                            *cut += self.left - left;
+                            self.left = left;
+                        }
+                        break self.pc;
+                    }
+                    return exit;
+                }};
+            }
             let far: u32 = loop {
                 if self.left == 0 {
                     self.pc = (ip as u32) << 2;

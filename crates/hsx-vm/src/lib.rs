@@ -29,10 +29,10 @@ mod ring;
 
 pub use bare::BareVm;
 pub use context::{
-    BANK_BYTES, Context, Exit, Layout, LayoutError, REGISTERS, RunResult, read_registers,
+    BANK_BYTES, Checked, Context, Exit, Layout, LayoutError, REGISTERS, RunResult, read_registers,
     register_bank, register_bank_mut, split_ram, write_register,
 };
 pub use hsx_isa::Fault;
-pub use interp::{run, step};
+pub use interp::{Supervisor, run, run_checked, step};
 pub use program::Program;
 pub use ring::{Member, RingRun, run_ring};

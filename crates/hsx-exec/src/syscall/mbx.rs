@@ -2,18 +2,22 @@
 //! [`hsx_mailbox::Mailboxes`] table. Blocking RECV parks the task in WAITING (mailbox)
 //! on the executive clock; its results are written when the wait completes.
 
-use hsx_isa::ENOSYS;
+use std::cmp::Ordering;
+
+use hsx_isa::{ENOSYS, svc};
 use hsx_mailbox::{
-    Completion, Function, Received, RecvOutcome, RecvWait, Status, TIMEOUT_INFINITE, WaitOutcome,
+    Completion, Function, Mailboxes, Received, RecvOutcome, RecvWait, Sent, Status,
+    TIMEOUT_INFINITE, WaitOutcome,
 };
 
-use hsx_vm::Context;
+use hsx_vm::{Context, REGISTERS};
 
 use super::{ARGS, low16, window_range};
+use crate::clock::Clock;
 use crate::executive::Executive;
 use crate::sched::Slot;
 use crate::stdio::{PendingKind, PendingRecv};
-use crate::task::{Pid, WaitKind};
+use crate::task::{Pid, Task, WaitKind};
 
 /// Size of the RECV info record (`mailbox.md` §10.6).
 pub const INFO_RECORD_BYTES: u32 = 20;
@@ -46,12 +50,8 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
             let (ptr, len) = (low16(regs[2]), low16(regs[3]));
             let range = window_range(&ctx, ptr, len);
             let data = range.and_then(|(phys, len)| exec.ram.bytes(phys, len));
-            let (flags, channel) = (low16(regs[4]) as u16, low16(regs[5]) as u16);
-            let r = exec
-                .io
-                .mbx
-                .send(pid, handle, data, len as u16, flags, channel, now);
-            set_pair(exec, &ctx, r.map(|s| u32::from(s.length)));
+            let (r, results) = send(&mut exec.io.mbx, pid, &regs, data, now);
+            exec.set_results_in(&ctx, &results);
             // The wake-up's events and completions come before the sink's output.
             if let Ok(sent) = r
                 && sent.sink
@@ -78,6 +78,134 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
         }
     }
     exec.mbx_settle();
+}
+
+/// SEND (`mailbox.md` §9) with the caller's argument registers and its payload (`None`
+/// when the buffer is not inside the window): what happened and R0, R1.
+#[inline(always)]
+fn send(
+    mbx: &mut Mailboxes,
+    pid: Pid,
+    regs: &[u32; ARGS],
+    data: Option<&[u8]>,
+    now: u64,
+) -> (Result<Sent, Status>, [u32; 2]) {
+    let (handle, len) = (low16(regs[1]) as u16, low16(regs[3]) as u16);
+    let (flags, channel) = (low16(regs[4]) as u16, low16(regs[5]) as u16);
+    let r = mbx.send(pid, handle, data, len, flags, channel, now);
+    let results = match r {
+        Ok(sent) => [0, u32::from(sent.length)],
+        Err(s) => [s.code(), 0],
+    };
+    (r, results)
+}
+
+/// Services MBX SEND inside a VM run ([`hsx_vm::Supervisor`]): a SEND completes at once,
+/// so the running task goes on without leaving the VM and entering it again. What the
+/// trap path does after the call is left to the caller once the run returns: settling
+/// the mailbox table (events, then the completions of the waits it woke, in order), the
+/// stdio sink, the task's `mailbox_steps`. Nothing else happens in between, so the
+/// events and trace records come out as on the trap path.
+///
+/// The scheduling decision the trap path would make after the call is kept: a woken
+/// task of a higher priority ends the run (it preempts at once), one of the running
+/// task's level ends the run when the turn is used up (the task was alone at its level
+/// and ran on a slice; now the quantum counts again).
+pub(crate) struct SendInRun<'a> {
+    /// Off: every call traps (single-stepping, SVC events).
+    pub on: bool,
+    /// The running task.
+    pub pid: Pid,
+    /// Its priority level.
+    pub level: u8,
+    /// Its turn left when the run started, and the run's budget.
+    pub turn_left: u32,
+    pub budget: u64,
+    pub mbx: &'a mut Mailboxes,
+    pub clock: &'a Clock,
+    /// The other tasks (for the priority of a woken one).
+    pub others: Others<'a>,
+    /// SENDs serviced.
+    pub serviced: u64,
+    /// A SEND wrote a descriptor with a stdio sink (the run ended there).
+    pub sink: Option<u16>,
+}
+
+impl hsx_vm::Supervisor for SendInRun<'_> {
+    #[inline(always)]
+    fn svc(
+        &mut self,
+        module: u8,
+        function: u8,
+        regs: &mut [u32; REGISTERS],
+        window: &mut [u8],
+        left: u64,
+    ) -> Option<u64> {
+        if !self.on || module != svc::MBX || function != Function::Send as u8 {
+            return None;
+        }
+        self.send(regs, window, left)
+    }
+}
+
+impl SendInRun<'_> {
+    /// Service a SEND. Out of line: the interpreter loop keeps its state in registers
+    /// around the call.
+    #[inline(never)]
+    fn send(&mut self, regs: &mut [u32; REGISTERS], window: &[u8], left: u64) -> Option<u64> {
+        let args: [u32; ARGS] = std::array::from_fn(|i| u32::from_le(regs[i]));
+        let (ptr, len) = (low16(args[2]) as usize, low16(args[3]) as usize);
+        let now = self.clock.now_ms();
+        let (r, results) = send(self.mbx, self.pid, &args, window.get(ptr..ptr + len), now);
+        regs[0] = results[0].to_le();
+        regs[1] = results[1].to_le();
+        self.serviced += 1;
+        if let Ok(sent) = r
+            && sent.sink
+        {
+            self.sink = Some(sent.descriptor);
+            return Some(0);
+        }
+        Some(self.after_wakeups(left))
+    }
+
+    /// How far the run may go on once the waits woken so far are READY.
+    #[inline(always)]
+    fn after_wakeups(&self, left: u64) -> u64 {
+        let mut left = left;
+        for c in self.mbx.completions() {
+            let Some(task) = self.others.get(c.tag).filter(|t| t.pid == c.pid) else {
+                continue;
+            };
+            match task.sched.priority.cmp(&self.level) {
+                Ordering::Less => return 0,
+                Ordering::Equal => {
+                    let retired = self.budget - left;
+                    left = left.min(u64::from(self.turn_left).saturating_sub(retired));
+                }
+                Ordering::Greater => {}
+            }
+        }
+        left
+    }
+}
+
+/// The task table without the running task's entry, borrowed around it.
+pub(crate) struct Others<'a> {
+    pub before: &'a [Option<Task>],
+    pub slot: Slot,
+    pub after: &'a [Option<Task>],
+}
+
+impl Others<'_> {
+    fn get(&self, slot: Slot) -> Option<&Task> {
+        let entry = match slot.cmp(&self.slot) {
+            Ordering::Less => self.before.get(slot as usize),
+            Ordering::Equal => None,
+            Ordering::Greater => self.after.get((slot - self.slot - 1) as usize),
+        };
+        entry?.as_ref()
+    }
 }
 
 /// The task making a call: its slot, pid and (a copy of) its context record.
@@ -107,6 +235,7 @@ fn recv(exec: &mut Executive, caller: Caller, regs: &[u32; ARGS], now: u64) {
         t => RecvWait::Block {
             timeout: t,
             deadline: (t != TIMEOUT_INFINITE).then(|| now + u64::from(t)),
+            tag: slot,
         },
     };
     let r = exec
@@ -150,6 +279,7 @@ pub(crate) fn read_stdin(exec: &mut Executive, slot: Slot, dst: u32, len: u32) -
     let wait = RecvWait::Block {
         timeout: TIMEOUT_INFINITE,
         deadline: None,
+        tag: slot,
     };
     let r = exec.io.mbx.recv(pid, 1, len as u16, buffer_ok, wait);
     let out = match r {
@@ -211,11 +341,12 @@ fn write_info(exec: &mut Executive, ctx: &Context, info: u32, results: &[u32; 5]
 
 /// Finish a blocked receive reported by the wake-up procedure or a CLOSE.
 pub(crate) fn apply_completion(exec: &mut Executive, c: Completion) {
-    let Some(slot) = exec.slot_of(c.pid) else {
+    // The tag is the slot the task blocked in; a task that ended since is not there.
+    let slot = c.tag;
+    let Some(task) = exec.tasks.get(slot as usize).and_then(Option::as_ref) else {
         return;
     };
-    let task = exec.t(slot);
-    if task.wait.as_ref().map(|w| w.kind) != Some(WaitKind::Mailbox) {
+    if task.pid != c.pid || task.wait.as_ref().map(|w| w.kind) != Some(WaitKind::Mailbox) {
         return;
     }
     let ctx = task.ctx;
