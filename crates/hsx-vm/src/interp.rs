@@ -51,10 +51,21 @@ pub trait Supervisor {
     ) -> Option<u64>;
 }
 
+/// No system call is serviced inside the run: every SVC stops it (what [`run`] does).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unsupervised;
+
+impl Supervisor for Unsupervised {
+    #[inline(always)]
+    fn svc(&mut self, _: u8, _: u8, _: &mut [u32; REGISTERS], _: &mut [u8], _: u64) -> Option<u64> {
+        None
+    }
+}
+
 /// [`run`] for a record whose layout was checked once ([`Checked`]), without the
-/// layout checks at entry, and with system calls offered to `supervisor` first. Its
-/// own copy of the interpreter loop; [`run`] is left as it is. Never inlined: inside a
-/// large caller the loop would lose the registers it keeps its state in.
+/// layout checks at entry, and with system calls offered to `supervisor` first. Never
+/// inlined: inside a large caller the loop would lose the registers it keeps its state
+/// in.
 #[inline(never)]
 pub fn run_checked<S: Supervisor>(
     ctx: &mut Context,
@@ -598,63 +609,22 @@ impl<'r> Core<'r> {
         }
     }
 
-    /// The main loop. `self.left` counts down the budget; an instruction that retires
+    /// The main loop, every SVC stopping it.
+    #[inline(always)]
+    pub(crate) fn execute(&mut self, program: &Program) -> Exit {
+        self.execute_supervised(program, &mut Unsupervised, &mut 0)
+    }
+
+    /// The main loop, with traps offered to `supervisor`: a serviced call continues at
+    /// the next op, within the budget the supervisor leaves; the budget it takes away is
+    /// added to `cut`. `self.left` counts down the budget; an instruction that retires
     /// decrements it, one that faults or exits does not.
     ///
     /// The inner loop runs on an op index: sequential flow needs no fetch check because
     /// the program ends with a sentinel op, and near branch targets were validated at
     /// decode. Anything that moves the PC elsewhere (far branch, RET to an arbitrary
-    /// address) leaves the inner loop and the outer loop re-validates the PC.
-    #[inline(always)]
-    pub(crate) fn execute(&mut self, program: &Program) -> Exit {
-        let ops = program.ops();
-        let end = ops.len() - 1;
-        loop {
-            if self.left == 0 {
-                return Exit::Budget;
-            }
-            if self.pc & 3 != 0 || (self.pc >> 2) as usize >= end {
-                let f = Fault::PcOutOfRange;
-                self.set(0, f.code());
-                return Exit::Fault {
-                    fault: f,
-                    pc: self.pc,
-                };
-            }
-            let mut ip = (self.pc >> 2) as usize;
-            macro_rules! next {
-                () => {
-                    continue
-                };
-            }
-            macro_rules! far {
-                ($target:expr) => {
-                    break $target
-                };
-            }
-            macro_rules! stop {
-                ($exit:expr) => {
-                    return $exit
-                };
-            }
-            // Leaves with the (retired) far target of a branch or RET.
-            let far: u32 = loop {
-                if self.left == 0 {
-                    self.pc = (ip as u32) << 2;
-                    return Exit::Budget;
-                }
-                let op = ops[ip];
-                dispatch!(self, op, ip, end);
-                self.left -= 1;
-                ip += 1;
-            };
-            self.pc = far;
-        }
-    }
-
-    /// [`Core::execute`] with traps offered to `supervisor`: a serviced call continues
-    /// at the next op, within the budget the supervisor leaves; the budget it takes
-    /// away is added to `cut`.
+    /// address, a serviced SVC) leaves the inner loop and the outer loop re-validates
+    /// the PC.
     #[inline(always)]
     pub(crate) fn execute_supervised<S: Supervisor>(
         &mut self,
