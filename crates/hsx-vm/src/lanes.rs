@@ -143,11 +143,6 @@ fn run_lanes<const K: usize>(
     // Turns begun so far; turn t runs lane t % k. Every turn but a stopping one ends in
     // a rotation, so when the run ends this is the number of rotations.
     let mut turns = 0u64;
-    // Rings of three and four load the op of the lane whose turn is next a turn early,
-    // so that its dispatch does not wait for it (`None`: the lane's PC needs checking).
-    // With two lanes that load would wait for the store of the turn just before it;
-    // larger rings go through the shared loop, where it cost more than it saved.
-    let mut ahead = lanes[0].ops.get(lanes[0].ip).copied();
     let (exit, at) = 'run: {
         // One turn of lane `$lane` (index `$j`) whose op is `$fetched`: one instruction
         // (or the stop on it), then the rotation.
@@ -201,37 +196,31 @@ fn run_lanes<const K: usize>(
                 turns += 1;
             }};
         }
-        // Lane `$j`'s turn in a ring of `K`, with `$n` next.
+        // Lane `$j`'s turn in a ring of `K`.
         macro_rules! fixed_turn {
-            ($j:literal, $n:literal) => {{
+            ($j:literal) => {{
                 if turns == budget {
                     break 'run (Exit::Budget, $j);
                 }
-                let fetched = if K >= 3 {
-                    let op = ahead;
-                    ahead = lanes[$n].ops.get(lanes[$n].ip).copied();
-                    op
-                } else {
-                    lanes[$j].ops.get(lanes[$j].ip).copied()
-                };
+                let fetched = lanes[$j].ops.get(lanes[$j].ip).copied();
                 turn!(&mut lanes[$j], $j, fetched);
             }};
         }
         match K {
             2 => loop {
-                fixed_turn!(0, 1);
-                fixed_turn!(1, 0);
+                fixed_turn!(0);
+                fixed_turn!(1);
             },
             3 => loop {
-                fixed_turn!(0, 1);
-                fixed_turn!(1, 2);
-                fixed_turn!(2, 0);
+                fixed_turn!(0);
+                fixed_turn!(1);
+                fixed_turn!(2);
             },
             4 => loop {
-                fixed_turn!(0, 1);
-                fixed_turn!(1, 2);
-                fixed_turn!(2, 3);
-                fixed_turn!(3, 0);
+                fixed_turn!(0);
+                fixed_turn!(1);
+                fixed_turn!(2);
+                fixed_turn!(3);
             },
             _ => loop {
                 for (j, lane) in lanes.iter_mut().enumerate() {
