@@ -83,12 +83,7 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     // Lane j is member (start + j) % k: the run starts at lane 0.
     lanes.rotate_left(start);
 
-    let (exit, at, turns) = match lanes.len() {
-        2 => run_lanes::<2>(&mut lanes, budget, rotations),
-        3 => run_lanes::<3>(&mut lanes, budget, rotations),
-        4 => run_lanes::<4>(&mut lanes, budget, rotations),
-        _ => run_lanes::<0>(&mut lanes, budget, rotations),
-    };
+    let (exit, at, turns) = run_lanes(&mut lanes, budget, rotations);
 
     // The turn that stopped the run (if one did) retired 0 or 1 instructions.
     let stopped = exit != Exit::Budget;
@@ -124,113 +119,67 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
 
 /// Turn after turn, lane 0 first, until `budget` turns have begun or a lane stops:
 /// the exit, the lane whose turn is current (stopped, or next in line) and the number of
-/// rotations.
+/// rotations. Its own function, so that the loop has the host registers to itself.
 ///
-/// With `K` = 2, 3 or 4 (the number of lanes) each lane has its own copy of the dispatch,
-/// so that each indirect jump sees a single task's instruction stream, which the host
-/// predicts much better than an interleaving of several; `K` = 0 runs any number of
-/// lanes through one copy. (Round-robin probe, two lockstep tasks: 7-11 ns a step
-/// through one shared dispatch, 3.5 ns with one each; BENCHMARKS.md §2.) Each ring size
-/// is its own function so that its loop has the host registers to itself.
+/// One copy of the dispatch serves every lane. (One copy per lane for rings of two to
+/// four was tried: alternating A/B runs of the round-robin probe showed no difference.)
 #[inline(never)]
-fn run_lanes<const K: usize>(
-    lanes: &mut [Lane<'_>],
-    budget: u64,
-    rotations: &mut [u32],
-) -> (Exit, usize, u64) {
-    assert!(K == 0 || lanes.len() == K);
+fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exit, usize, u64) {
     let log_mask = rotations.len().wrapping_sub(1);
     // Turns begun so far; turn t runs lane t % k. Every turn but a stopping one ends in
     // a rotation, so when the run ends this is the number of rotations.
     let mut turns = 0u64;
-    let (exit, at) = 'run: {
-        // One turn of lane `$lane` (index `$j`) whose op is `$fetched`: one instruction
-        // (or the stop on it), then the rotation.
-        macro_rules! turn {
-            ($lane:expr, $j:expr, $fetched:expr) => {{
-                let fetched: Option<Op> = $fetched;
-                let lane: &mut Lane<'_> = $lane;
-                let core = &mut lane.core;
-                let ops = lane.ops;
-                let end = ops.len() - 1;
-                let mut ip = lane.ip;
-                core.left = 1;
-                'op: {
-                    macro_rules! next {
-                        () => {
-                            break 'op
-                        };
-                    }
-                    macro_rules! far {
-                        ($target:expr) => {{
-                            let target: u32 = $target;
-                            core.pc = target;
-                            ip = op_index(target, end);
-                            break 'op;
-                        }};
-                    }
-                    macro_rules! stop {
-                        ($exit:expr) => {{
-                            // Every stop has set `core.pc`.
-                            lane.ip = UNCHECKED;
-                            break 'run ($exit, $j);
-                        }};
-                    }
-                    let op = match fetched {
-                        Some(op) => op,
-                        None => match core.enter(end) {
-                            Ok(checked) => {
-                                ip = checked;
-                                ops[ip]
-                            }
-                            Err(exit) => stop!(exit),
-                        },
+    let (exit, at) = 'run: loop {
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            // Lane j's turn: one instruction (or the stop on it), then the rotation.
+            if turns == budget {
+                break 'run (Exit::Budget, j);
+            }
+            let fetched = lane.ops.get(lane.ip).copied();
+            let core = &mut lane.core;
+            let ops = lane.ops;
+            let end = ops.len() - 1;
+            let mut ip = lane.ip;
+            core.left = 1;
+            'op: {
+                macro_rules! next {
+                    () => {
+                        break 'op
                     };
-                    dispatch!(core, op, ip, end);
-                    ip += 1;
                 }
-                lane.ip = ip;
-                if let Some(slot) = rotations.get_mut(turns as usize & log_mask) {
-                    *slot = pc_of(ip, lane.core.pc);
+                macro_rules! far {
+                    ($target:expr) => {{
+                        let target: u32 = $target;
+                        core.pc = target;
+                        ip = op_index(target, end);
+                        break 'op;
+                    }};
                 }
-                turns += 1;
-            }};
-        }
-        // Lane `$j`'s turn in a ring of `K`.
-        macro_rules! fixed_turn {
-            ($j:literal) => {{
-                if turns == budget {
-                    break 'run (Exit::Budget, $j);
+                macro_rules! stop {
+                    ($exit:expr) => {{
+                        // Every stop has set `core.pc`.
+                        lane.ip = UNCHECKED;
+                        break 'run ($exit, j);
+                    }};
                 }
-                let fetched = lanes[$j].ops.get(lanes[$j].ip).copied();
-                turn!(&mut lanes[$j], $j, fetched);
-            }};
-        }
-        match K {
-            2 => loop {
-                fixed_turn!(0);
-                fixed_turn!(1);
-            },
-            3 => loop {
-                fixed_turn!(0);
-                fixed_turn!(1);
-                fixed_turn!(2);
-            },
-            4 => loop {
-                fixed_turn!(0);
-                fixed_turn!(1);
-                fixed_turn!(2);
-                fixed_turn!(3);
-            },
-            _ => loop {
-                for (j, lane) in lanes.iter_mut().enumerate() {
-                    if turns == budget {
-                        break 'run (Exit::Budget, j);
-                    }
-                    let fetched = lane.ops.get(lane.ip).copied();
-                    turn!(lane, j, fetched);
-                }
-            },
+                let op = match fetched {
+                    Some(op) => op,
+                    None => match core.enter(end) {
+                        Ok(checked) => {
+                            ip = checked;
+                            ops[ip]
+                        }
+                        Err(exit) => stop!(exit),
+                    },
+                };
+                dispatch!(core, op, ip, end);
+                ip += 1;
+            }
+            lane.ip = ip;
+            if let Some(slot) = rotations.get_mut(turns as usize & log_mask) {
+                *slot = pc_of(ip, lane.core.pc);
+            }
+            turns += 1;
         }
     };
     (exit, at, turns)
@@ -248,21 +197,38 @@ fn turns_of(j: usize, k: usize, from: u64, to: u64) -> u64 {
 type Arenas<'r> = Vec<(&'r mut [u32; REGISTERS], &'r mut [u8])>;
 
 fn split_arenas<'r, C>(members: &[Member<C>], ram: &'r mut [u32]) -> Option<Arenas<'r>> {
-    // (first word, words, member, is the window), in address order.
-    let mut spans: Vec<(usize, usize, usize, bool)> = Vec::with_capacity(2 * members.len());
-    for (j, m) in members.iter().enumerate() {
-        let (bank, win, win_words) = m.placement.spans();
-        spans.push((bank, REGISTERS, j, false));
-        spans.push((win, win_words, j, true));
+    // Every arena as one integer, sorted into address order: its first word in the high
+    // half, then the member and whether it is the window (the length follows from
+    // those). Plain integers sort several times faster than tuples.
+    let tag_bits = u32::BITS - 1;
+    if members.len() >= 1 << tag_bits {
+        return None;
     }
-    spans.sort_unstable_by_key(|s| s.0);
+    let mut spans: Vec<u64> = Vec::with_capacity(2 * members.len());
+    for (j, m) in members.iter().enumerate() {
+        let (bank, win, _) = m.placement.spans();
+        let tag = (j as u64) << 1;
+        spans.push((bank as u64) << 32 | tag);
+        spans.push((win as u64) << 32 | tag | 1);
+    }
+    spans.sort_unstable();
     let mut banks: Vec<Option<&'r mut [u32; REGISTERS]>> = Vec::with_capacity(members.len());
     let mut windows: Vec<Option<&'r mut [u8]>> = Vec::with_capacity(members.len());
     banks.resize_with(members.len(), || None);
     windows.resize_with(members.len(), || None);
     let mut rest: &'r mut [u32] = ram;
     let mut at = 0usize;
-    for (first, words, j, is_window) in spans {
+    for span in spans {
+        let (first, j, is_window) = (
+            (span >> 32) as usize,
+            (span as u32 >> 1) as usize,
+            span & 1 == 1,
+        );
+        let words = if is_window {
+            members[j].placement.spans().2
+        } else {
+            REGISTERS
+        };
         let gap = first.checked_sub(at)?;
         let (_, tail) = rest.split_at_mut_checked(gap)?;
         let (arena, tail) = tail.split_at_mut_checked(words)?;
