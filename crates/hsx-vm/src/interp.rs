@@ -126,9 +126,9 @@ pub fn step(ctx: &mut Context, ram: &mut [u32], program: &Program) -> RunResult 
     run(ctx, ram, program, 1)
 }
 
-/// Every op's semantics, written once and expanded into each driver loop ([`Core::execute`]
-/// and the round-robin loops of `ring.rs` and `lanes.rs`), so each driver keeps straight-line control
-/// flow from the handlers back to its loop head. The driver passes its core, the op, its
+/// Every op's semantics, written once and expanded into each driver loop
+/// ([`Core::execute`] and the round-robin loops of `ring.rs` and `lanes.rs`), so each
+/// driver keeps straight-line control flow from the handlers back to its loop head. The driver passes its core, the op, its
 /// index and the sentinel index, and defines three local macros: `next!()` continues at
 /// `$ip` (already updated), `far!(address)` continues at a byte address that still has
 /// to be validated, `stop!(exit)` ends the run. An op that falls out of the match has
