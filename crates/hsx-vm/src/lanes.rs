@@ -27,6 +27,10 @@ use crate::ring::{Member, RingRun};
 /// far branch, or at the start when the record's PC is not an op address).
 const UNCHECKED: usize = usize::MAX;
 
+/// How the rotation log holds an [`UNCHECKED`] op index while the run goes on (no op
+/// address is that high).
+const MARK: u32 = (UNCHECKED as u32) << 2;
+
 /// The op index of `pc` in code whose sentinel op is at `end`, or [`UNCHECKED`] if `pc`
 /// is not the address of an instruction (the lane faults when its turn comes).
 #[inline(always)]
@@ -84,6 +88,17 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     lanes.rotate_left(start);
 
     let (exit, at, turns) = run_lanes(&mut lanes, budget, rotations);
+    // A lane whose PC is unchecked after a rotation faults at its next turn, so only its
+    // last rotation can hold MARK, and its PC has not changed since.
+    if !rotations.is_empty() {
+        let mask = rotations.len() - 1;
+        for r in turns.saturating_sub(rotations.len() as u64)..turns {
+            let slot = &mut rotations[r as usize & mask];
+            if *slot == MARK {
+                *slot = lanes[(r % k as u64) as usize].core.pc;
+            }
+        }
+    }
 
     // The turn that stopped the run (if one did) retired 0 or 1 instructions.
     let stopped = exit != Exit::Budget;
@@ -177,7 +192,8 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
             }
             lane.ip = ip;
             if let Some(slot) = rotations.get_mut(turns as usize & log_mask) {
-                *slot = pc_of(ip, lane.core.pc);
+                // An unchecked PC is logged as MARK and looked up when the run ends.
+                *slot = (ip as u32) << 2;
             }
             turns += 1;
         }
