@@ -208,26 +208,30 @@ fn turns_of(j: usize, k: usize, from: u64, to: u64) -> u64 {
     upto(to.max(from)) - upto(from)
 }
 
-/// Every member's bank and window as disjoint borrows of `ram`, in member order; `None`
-/// if two arenas overlap (or one does not fit, which the caller has ruled out).
+/// Every member's bank and window, borrowed from VM RAM, in member order.
 type Arenas<'r> = Vec<(&'r mut [u32; REGISTERS], &'r mut [u8])>;
 
+/// Every member's bank and window as disjoint borrows of `ram`, in member order; `None`
+/// if two arenas overlap (or one does not fit, which the caller has ruled out).
 fn split_arenas<'r, C>(members: &[Member<C>], ram: &'r mut [u32]) -> Option<Arenas<'r>> {
-    // Every arena as one integer, sorted into address order: its first word in the high
-    // half, then the member and whether it is the window (the length follows from
-    // those). Plain integers sort several times faster than tuples.
+    // Every arena as one integer: its first word in the high half, then the member and
+    // whether it is the window (the length follows from those).
     let tag_bits = u32::BITS - 1;
     if members.len() >= 1 << tag_bits {
         return None;
     }
-    let mut spans: Vec<u64> = Vec::with_capacity(2 * members.len());
-    for (j, m) in members.iter().enumerate() {
-        let (bank, win, _) = m.placement.spans();
-        let tag = (j as u64) << 1;
-        spans.push((bank as u64) << 32 | tag);
-        spans.push((win as u64) << 32 | tag | 1);
-    }
-    spans.sort_unstable();
+    let (mut bank_spans, mut window_spans): (Vec<u64>, Vec<u64>) = members
+        .iter()
+        .enumerate()
+        .map(|(j, m)| {
+            let (bank, win, _) = m.placement.spans();
+            let tag = (j as u64) << 1;
+            ((bank as u64) << 32 | tag, (win as u64) << 32 | tag | 1)
+        })
+        .unzip();
+    address_order(&mut bank_spans);
+    address_order(&mut window_spans);
+    let spans = merge(&bank_spans, &window_spans);
     let mut banks: Vec<Option<&'r mut [u32; REGISTERS]>> = Vec::with_capacity(members.len());
     let mut windows: Vec<Option<&'r mut [u8]>> = Vec::with_capacity(members.len());
     banks.resize_with(members.len(), || None);
@@ -263,9 +267,78 @@ fn split_arenas<'r, C>(members: &[Member<C>], ram: &'r mut [u32]) -> Option<Aren
         .collect()
 }
 
+/// Sort `spans`. An executive's arenas usually come in order up to a rotation (the
+/// ring starts at the head of a ready queue whose tasks were laid out in spawn order,
+/// windows upwards and banks downwards), which is put right in linear time; anything
+/// else is sorted.
+fn address_order(spans: &mut [u64]) {
+    if let Some(turn) = rotation_point(spans) {
+        spans.rotate_left(turn);
+        return;
+    }
+    spans.reverse();
+    if let Some(turn) = rotation_point(spans) {
+        spans.rotate_left(turn);
+        return;
+    }
+    spans.sort_unstable();
+}
+
+/// If `spans` is an ascending sequence rotated left by some amount, the index where it
+/// has to be split to undo that.
+fn rotation_point(spans: &[u64]) -> Option<usize> {
+    let mut descents = spans.windows(2).enumerate().filter(|(_, w)| w[0] > w[1]);
+    match (descents.next(), descents.next()) {
+        (None, _) => Some(0),
+        (Some((i, _)), None) if spans[spans.len() - 1] <= spans[0] => Some(i + 1),
+        _ => None,
+    }
+}
+
+/// Two ascending sequences as one.
+fn merge(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::turns_of;
+    use super::{address_order, turns_of};
+    use alloc::vec::Vec;
+
+    #[test]
+    fn arenas_come_in_address_order_however_they_arrive() {
+        let sorted: Vec<u64> = (0..8).map(|n| n * 10).collect();
+        let arrivals: [&[u64]; 6] = [
+            &[0, 10, 20, 30, 40, 50, 60, 70],
+            &[30, 40, 50, 60, 70, 0, 10, 20],
+            &[70, 60, 50, 40, 30, 20, 10, 0],
+            &[20, 10, 0, 70, 60, 50, 40, 30],
+            &[40, 0, 70, 10, 60, 20, 50, 30],
+            &[10, 0, 20, 30, 40, 50, 60, 70],
+        ];
+        for arrival in arrivals {
+            let mut spans = arrival.to_vec();
+            address_order(&mut spans);
+            assert_eq!(spans, sorted, "from {arrival:?}");
+        }
+        let mut one = [5];
+        address_order(&mut one);
+        assert_eq!(one, [5]);
+        address_order(&mut []);
+    }
 
     #[test]
     fn turns_are_dealt_round_the_ring() {

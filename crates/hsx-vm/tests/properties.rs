@@ -1142,12 +1142,17 @@ fn check_ring(
     fill_words(&mut ram, seed);
     let programs: Vec<Program> = members.iter().map(|m| Program::from_words(&m.0)).collect();
     let mut ctxs = Vec::new();
+    // Banks in member order, reversed, or either of them rotated (as an executive's come).
+    let bank_slot = |j: usize| {
+        let j = if seed & 1 == 1 { k - 1 - j } else { j };
+        (j + (seed >> 1) as usize % k) % k
+    };
     for (j, (_, regs, stack)) in members.iter().enumerate() {
         let top = WINDOW - stack * 0x10;
         let ctx = Context::new(
             0,
             Layout {
-                reg_base: 0x100 + 0x40 * j as u32,
+                reg_base: 0x100 + 0x40 * bank_slot(j) as u32,
                 window_base: window_base(j as u32),
                 window_size: WINDOW,
                 stack_top: top,
