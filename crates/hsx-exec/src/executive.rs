@@ -384,6 +384,7 @@ impl Executive {
             program: opts.program,
             image,
             checked: Checked::new(&ctx, self.ram.words()),
+            mbx: self.io.mbx.actor(pid),
             ctx,
             state: TaskState::Ready,
             sched,
@@ -732,7 +733,7 @@ impl Executive {
                 let task = task.as_mut().expect("live slot");
                 let mut supervisor = SendInRun {
                     on: !single && !self.config.svc_events,
-                    pid: task.pid,
+                    actor: task.mbx,
                     level,
                     turn_left: task.turn_left,
                     budget,

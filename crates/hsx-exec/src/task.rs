@@ -170,6 +170,8 @@ pub struct Task {
     /// The record's layout, checked against VM RAM when the task was laid out (it never
     /// changes afterwards): entering the VM only borrows the bank and the window.
     pub(crate) checked: Checked,
+    /// The task's pid with the place of its handle table in the mailbox table.
+    pub(crate) mbx: hsx_mailbox::Actor,
     /// Current state.
     pub state: TaskState,
     /// Priority and quantum.
