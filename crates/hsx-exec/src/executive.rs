@@ -727,7 +727,10 @@ impl Executive {
                         }
                     }
                 }
-                // One turn of the task; SENDs are serviced without leaving the VM.
+                // One turn of the task; SENDs are serviced without leaving the VM. The
+                // supervisor looks only at the waits each SEND completes: none is pending
+                // when a run starts.
+                debug_assert!(!self.io.mbx.has_completions());
                 let (before, rest) = self.tasks.split_at_mut(slot as usize);
                 let (task, after) = rest.split_first_mut().expect("live slot");
                 let task = task.as_mut().expect("live slot");

@@ -920,6 +920,19 @@ impl Mailboxes {
         self.completions.iter()
     }
 
+    /// Number of completed waits not taken yet.
+    #[inline]
+    pub fn completion_count(&self) -> usize {
+        self.completions.len()
+    }
+
+    /// The completed waits not taken yet from the `from`-th on, oldest first: with
+    /// `from` the [`Mailboxes::completion_count`] before a call, the waits it completed.
+    #[inline]
+    pub fn completions_from(&self, from: usize) -> impl Iterator<Item = &Completion> {
+        (from..self.completions.len()).filter_map(|i| self.completions.get(i))
+    }
+
     /// Take the oldest completed wait (in wake order).
     pub fn pop_completion(&mut self) -> Option<Completion> {
         self.completions.pop_front()

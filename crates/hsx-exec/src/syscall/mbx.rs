@@ -156,6 +156,7 @@ impl SendInRun<'_> {
         let args: [u32; ARGS] = std::array::from_fn(|i| u32::from_le(regs[i]));
         let (ptr, len) = (low16(args[2]) as usize, low16(args[3]) as usize);
         let now = self.clock.now_ms();
+        let woken_before = self.mbx.completion_count();
         let (r, results) = send(self.mbx, self.actor, &args, window.get(ptr..ptr + len), now);
         regs[0] = results[0].to_le();
         regs[1] = results[1].to_le();
@@ -166,14 +167,17 @@ impl SendInRun<'_> {
             self.sink = Some(sent.descriptor);
             return Some(0);
         }
-        Some(self.after_wakeups(left))
+        Some(self.after_wakeups(left, woken_before))
     }
 
-    /// How far the run may go on once the waits woken so far are READY.
+    /// How far the run may go on once the waits this SEND woke (the completions from
+    /// the `from`-th on) are READY. Those of earlier SENDs in the run have limited it
+    /// already, and none is pending when a run starts (the executive settles the table
+    /// after every call).
     #[inline(always)]
-    fn after_wakeups(&self, left: u64) -> u64 {
+    fn after_wakeups(&self, left: u64, from: usize) -> u64 {
         let mut left = left;
-        for c in self.mbx.completions() {
+        for c in self.mbx.completions_from(from) {
             let Some(task) = self.others.get(c.tag).filter(|t| t.pid == c.pid) else {
                 continue;
             };
