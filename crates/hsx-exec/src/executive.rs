@@ -13,6 +13,7 @@ use crate::event::{Event, ReportedState};
 use crate::image::{ImageCache, LoadedImage};
 use crate::ram::{Exhausted, VmRam};
 use crate::sched::{ReadyQueues, Slot};
+use crate::stdio::PendingRecv;
 use crate::syscall::mbx::{Others, SendInRun};
 use crate::task::{Counters, Pid, SchedParams, Task, TaskState, Termination, Wait, WaitKind};
 use crate::trace::{DEFAULT_CAPACITY, TraceEvent, TraceRing};
@@ -907,6 +908,7 @@ impl Executive {
         kind: WaitKind,
         deadline: Option<u64>,
         target: Option<Pid>,
+        recv: Option<PendingRecv>,
     ) {
         let token = self.next_token;
         self.next_token += 1;
@@ -916,6 +918,7 @@ impl Executive {
             deadline,
             token,
             target,
+            recv,
         });
         task.counters.blocks += 1;
         task.turn_left = 0;
@@ -1248,7 +1251,7 @@ impl Executive {
         self.ram.free(task.bank);
         self.ram.free(task.window);
         self.pids.remove(&task.pid);
-        self.io_task_reaped(slot, task.pid);
+        self.io_task_reaped(task.pid);
         self.names.remove(&task.name);
         self.note_name_freed(&task.name);
         self.task_waiters.remove(&task.pid);

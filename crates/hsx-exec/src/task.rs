@@ -101,6 +101,8 @@ pub struct Wait {
     pub token: u64,
     /// EXEC WAIT: the awaited pid.
     pub target: Option<Pid>,
+    /// MBX RECV, FS READ of stdin: where the message goes.
+    pub(crate) recv: Option<crate::stdio::PendingRecv>,
 }
 
 /// Per-task counters, always on (`executive.md` §6).

@@ -260,14 +260,11 @@ fn recv(exec: &mut Executive, caller: Caller, regs: &[u32; ARGS], now: u64) {
                 RecvWait::Block { deadline, .. } => deadline,
                 RecvWait::Poll => None,
             };
-            exec.io.set_pending(
-                slot,
-                PendingRecv {
-                    buf,
-                    kind: PendingKind::Recv { info },
-                },
-            );
-            exec.block(slot, WaitKind::Mailbox, deadline, None);
+            let recv = PendingRecv {
+                buf,
+                kind: PendingKind::Recv { info },
+            };
+            exec.block(slot, WaitKind::Mailbox, deadline, None, Some(recv));
         }
         Err(s) => {
             let results = [s.code(), 0, 0, 0, 0];
@@ -295,14 +292,11 @@ pub(crate) fn read_stdin(exec: &mut Executive, slot: Slot, dst: u32, len: u32) -
             Some(u32::from(m.copied()))
         }
         Ok(RecvOutcome::Blocked) => {
-            exec.io.set_pending(
-                slot,
-                PendingRecv {
-                    buf: dst,
-                    kind: PendingKind::FsRead,
-                },
-            );
-            exec.block(slot, WaitKind::Mailbox, None, None);
+            let recv = PendingRecv {
+                buf: dst,
+                kind: PendingKind::FsRead,
+            };
+            exec.block(slot, WaitKind::Mailbox, None, None, Some(recv));
             None
         }
         Err(Status::Internal) => Some(super::fs::EINVAL),
@@ -352,13 +346,14 @@ pub(crate) fn apply_completion(exec: &mut Executive, c: Completion) {
     let Some(task) = exec.tasks.get(slot as usize).and_then(Option::as_ref) else {
         return;
     };
-    if task.pid != c.pid || task.wait.as_ref().map(|w| w.kind) != Some(WaitKind::Mailbox) {
-        return;
-    }
-    let ctx = task.ctx;
-    let Some(pending) = exec.io.take_pending(slot) else {
+    let pending = match &task.wait {
+        Some(w) if w.kind == WaitKind::Mailbox && task.pid == c.pid => w.recv,
+        _ => None,
+    };
+    let Some(pending) = pending else {
         return;
     };
+    let ctx = task.ctx;
     let (results, timed_out) = match c.outcome {
         WaitOutcome::Message(m) => {
             let results = deliver(exec, &ctx, pending.buf, &m);
@@ -401,8 +396,9 @@ fn finish(
 pub(crate) fn expire(exec: &mut Executive, slot: Slot) {
     let task = exec.t(slot);
     let (pid, ctx) = (task.pid, task.ctx);
+    let pending = task.wait.as_ref().and_then(|w| w.recv);
     exec.io.mbx.timeout(pid);
-    let pending = exec.io.take_pending(slot).unwrap_or(PendingRecv {
+    let pending = pending.unwrap_or(PendingRecv {
         buf: 0,
         kind: PendingKind::Recv { info: 0 },
     });
