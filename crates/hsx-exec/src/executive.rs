@@ -781,37 +781,10 @@ impl Executive {
             match exit {
                 Exit::Budget => {}
                 Exit::Trap { module, function } => self.dispatch_syscall(slot, module, function),
-                Exit::Break { code, pc } => {
-                    let pid = self.t(slot).pid;
-                    self.events.push(Event::DebugBreak {
-                        pid,
-                        reason: "brk",
-                        pc,
-                        code: Some(code),
-                    });
-                    self.pause_slot(slot, "brk");
-                    return self.outcome(executed, Stop::Break { pid });
-                }
-                Exit::Exit { status } => self.terminate(slot, Termination::Exited(status)),
-                Exit::Fault { fault, pc } => {
-                    let pid = self.t(slot).pid;
-                    self.events.push(Event::VmError { pid, fault, pc });
-                    self.terminate(slot, Termination::Faulted { fault, pc });
-                }
-                Exit::Layout(e) => {
-                    let task = self.t_mut(slot);
-                    let (pid, pc) = (task.pid, task.ctx.pc);
-                    self.events.push(Event::InternalError {
-                        pid,
-                        message: format!("context of pid {pid} is invalid: {e}"),
-                    });
-                    self.terminate(
-                        slot,
-                        Termination::Faulted {
-                            fault: Fault::MemFault,
-                            pc,
-                        },
-                    );
+                exit => {
+                    if let Some(pid) = self.end_of_run(slot, exit) {
+                        return self.outcome(executed, Stop::Break { pid });
+                    }
                 }
             }
             if single && let Some(stop) = self.debug_after_instruction(slot, pc_before) {
@@ -848,6 +821,48 @@ impl Executive {
         budget: u64,
     ) -> Option<crate::round_robin::RingOutcome> {
         self.run_level_in_core(level, head, budget)
+    }
+
+    /// A run that ended in a BRK, the task's exit or a fault: out of line, like the
+    /// round-robin run. `Some(pid)`: the task paused at a BRK.
+    #[inline(never)]
+    fn end_of_run(&mut self, slot: Slot, exit: Exit) -> Option<Pid> {
+        match exit {
+            Exit::Budget | Exit::Trap { .. } => {}
+            Exit::Break { code, pc } => {
+                let pid = self.t(slot).pid;
+                self.events.push(Event::DebugBreak {
+                    pid,
+                    reason: "brk",
+                    pc,
+                    code: Some(code),
+                });
+                self.pause_slot(slot, "brk");
+                return Some(pid);
+            }
+            Exit::Exit { status } => self.terminate(slot, Termination::Exited(status)),
+            Exit::Fault { fault, pc } => {
+                let pid = self.t(slot).pid;
+                self.events.push(Event::VmError { pid, fault, pc });
+                self.terminate(slot, Termination::Faulted { fault, pc });
+            }
+            Exit::Layout(e) => {
+                let task = self.t_mut(slot);
+                let (pid, pc) = (task.pid, task.ctx.pc);
+                self.events.push(Event::InternalError {
+                    pid,
+                    message: format!("context of pid {pid} is invalid: {e}"),
+                });
+                self.terminate(
+                    slot,
+                    Termination::Faulted {
+                        fault: Fault::MemFault,
+                        pc,
+                    },
+                );
+            }
+        }
+        None
     }
 
     fn outcome(&self, executed: u64, stop: Stop) -> StepOutcome {
