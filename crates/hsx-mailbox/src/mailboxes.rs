@@ -553,7 +553,8 @@ struct Delivery<'a> {
     events: &'a mut EventSink,
     completions: &'a mut VecDeque<Completion>,
     spare: &'a mut Vec<Vec<u8>>,
-    limits: Limits,
+    /// [`Limits::tap_rate_limit`] (the only limit an enqueue applies).
+    tap_rate_limit: u32,
 }
 
 impl Delivery<'_> {
@@ -674,7 +675,7 @@ impl Delivery<'_> {
     #[inline(never)]
     fn copy_to_taps(&mut self, desc: &Descriptor, actor: Pid, message: &Message, now: u64) {
         let cost = message.cost();
-        let limits = self.limits;
+        let rate_limit = self.tap_rate_limit;
         for &(pid, n) in &desc.refs {
             let Some(h) = self.pids.get_mut(pid).and_then(|e| e.handle_mut(n)) else {
                 continue;
@@ -684,14 +685,14 @@ impl Delivery<'_> {
                 tap_pid: pid,
                 tap_handle: n,
             };
-            if limits.tap_rate_limit > 0 {
+            if rate_limit > 0 {
                 let window = now / 1000;
                 if tap.window != window {
                     tap.window = window;
                     tap.copies = 0;
                     tap.reported = false;
                 }
-                if tap.copies >= limits.tap_rate_limit {
+                if tap.copies >= rate_limit {
                     tap.lost = true;
                     if !tap.reported {
                         tap.reported = true;
@@ -703,7 +704,7 @@ impl Delivery<'_> {
                             bytes_used: tap.bytes,
                             requested: cost,
                             tap: Some(tap_ref),
-                            limit: Some(limits.tap_rate_limit),
+                            limit: Some(rate_limit),
                         });
                     }
                     continue;
@@ -1313,7 +1314,7 @@ impl Mailboxes {
                 events: &mut self.events,
                 completions: &mut self.completions,
                 spare: &mut self.spare,
-                limits: self.limits,
+                tap_rate_limit: self.limits.tap_rate_limit,
             },
         ))
     }
