@@ -13,6 +13,7 @@ use crate::event::{Event, ReportedState};
 use crate::image::{ImageCache, LoadedImage};
 use crate::ram::{Exhausted, VmRam};
 use crate::sched::{ReadyQueues, Slot};
+use crate::stdio::PendingRecv;
 use crate::syscall::mbx::{Others, SendInRun};
 use crate::task::{Counters, Pid, SchedParams, Task, TaskState, Termination, Wait, WaitKind};
 use crate::trace::{DEFAULT_CAPACITY, TraceEvent, TraceRing};
@@ -384,6 +385,7 @@ impl Executive {
             program: opts.program,
             image,
             checked: Checked::new(&ctx, self.ram.words()),
+            mbx: self.io.mbx.actor(pid),
             ctx,
             state: TaskState::Ready,
             sched,
@@ -717,7 +719,7 @@ impl Executive {
                     } else {
                         max - executed
                     };
-                    if let Some(run) = self.run_level_in_core(level, slot, budget) {
+                    if let Some(run) = self.run_level(level, slot, budget) {
                         executed += run.retired;
                         match run.current {
                             Some(current) => break 'turn (current, run.exit),
@@ -726,13 +728,16 @@ impl Executive {
                         }
                     }
                 }
-                // One turn of the task; SENDs are serviced without leaving the VM.
+                // One turn of the task; SENDs are serviced without leaving the VM. The
+                // supervisor looks only at the waits each SEND completes: none is pending
+                // when a run starts.
+                debug_assert!(!self.io.mbx.has_completions());
                 let (before, rest) = self.tasks.split_at_mut(slot as usize);
                 let (task, after) = rest.split_first_mut().expect("live slot");
                 let task = task.as_mut().expect("live slot");
                 let mut supervisor = SendInRun {
                     on: !single && !self.config.svc_events,
-                    pid: task.pid,
+                    actor: task.mbx,
                     level,
                     turn_left: task.turn_left,
                     budget,
@@ -776,37 +781,10 @@ impl Executive {
             match exit {
                 Exit::Budget => {}
                 Exit::Trap { module, function } => self.dispatch_syscall(slot, module, function),
-                Exit::Break { code, pc } => {
-                    let pid = self.t(slot).pid;
-                    self.events.push(Event::DebugBreak {
-                        pid,
-                        reason: "brk",
-                        pc,
-                        code: Some(code),
-                    });
-                    self.pause_slot(slot, "brk");
-                    return self.outcome(executed, Stop::Break { pid });
-                }
-                Exit::Exit { status } => self.terminate(slot, Termination::Exited(status)),
-                Exit::Fault { fault, pc } => {
-                    let pid = self.t(slot).pid;
-                    self.events.push(Event::VmError { pid, fault, pc });
-                    self.terminate(slot, Termination::Faulted { fault, pc });
-                }
-                Exit::Layout(e) => {
-                    let task = self.t_mut(slot);
-                    let (pid, pc) = (task.pid, task.ctx.pc);
-                    self.events.push(Event::InternalError {
-                        pid,
-                        message: format!("context of pid {pid} is invalid: {e}"),
-                    });
-                    self.terminate(
-                        slot,
-                        Termination::Faulted {
-                            fault: Fault::MemFault,
-                            pc,
-                        },
-                    );
+                exit => {
+                    if let Some(pid) = self.end_of_run(slot, exit) {
+                        return self.outcome(executed, Stop::Break { pid });
+                    }
                 }
             }
             if single && let Some(stop) = self.debug_after_instruction(slot, pc_before) {
@@ -830,6 +808,61 @@ impl Executive {
             }
         }
         self.outcome(executed, Stop::Budget)
+    }
+
+    /// [`Executive::run_level_in_core`], kept out of the scheduler loop: a round-robin
+    /// run is long, and inlined its code would crowd the registers of the turn-by-turn
+    /// path (the one a mailbox exchange takes).
+    #[inline(never)]
+    fn run_level(
+        &mut self,
+        level: u8,
+        head: Slot,
+        budget: u64,
+    ) -> Option<crate::round_robin::RingOutcome> {
+        self.run_level_in_core(level, head, budget)
+    }
+
+    /// A run that ended in a BRK, the task's exit or a fault: out of line, like the
+    /// round-robin run. `Some(pid)`: the task paused at a BRK.
+    #[inline(never)]
+    fn end_of_run(&mut self, slot: Slot, exit: Exit) -> Option<Pid> {
+        match exit {
+            Exit::Budget | Exit::Trap { .. } => {}
+            Exit::Break { code, pc } => {
+                let pid = self.t(slot).pid;
+                self.events.push(Event::DebugBreak {
+                    pid,
+                    reason: "brk",
+                    pc,
+                    code: Some(code),
+                });
+                self.pause_slot(slot, "brk");
+                return Some(pid);
+            }
+            Exit::Exit { status } => self.terminate(slot, Termination::Exited(status)),
+            Exit::Fault { fault, pc } => {
+                let pid = self.t(slot).pid;
+                self.events.push(Event::VmError { pid, fault, pc });
+                self.terminate(slot, Termination::Faulted { fault, pc });
+            }
+            Exit::Layout(e) => {
+                let task = self.t_mut(slot);
+                let (pid, pc) = (task.pid, task.ctx.pc);
+                self.events.push(Event::InternalError {
+                    pid,
+                    message: format!("context of pid {pid} is invalid: {e}"),
+                });
+                self.terminate(
+                    slot,
+                    Termination::Faulted {
+                        fault: Fault::MemFault,
+                        pc,
+                    },
+                );
+            }
+        }
+        None
     }
 
     fn outcome(&self, executed: u64, stop: Stop) -> StepOutcome {
@@ -903,6 +936,7 @@ impl Executive {
         kind: WaitKind,
         deadline: Option<u64>,
         target: Option<Pid>,
+        recv: Option<PendingRecv>,
     ) {
         let token = self.next_token;
         self.next_token += 1;
@@ -912,6 +946,7 @@ impl Executive {
             deadline,
             token,
             target,
+            recv,
         });
         task.counters.blocks += 1;
         task.turn_left = 0;
@@ -1244,7 +1279,7 @@ impl Executive {
         self.ram.free(task.bank);
         self.ram.free(task.window);
         self.pids.remove(&task.pid);
-        self.io_task_reaped(slot, task.pid);
+        self.io_task_reaped(task.pid);
         self.names.remove(&task.name);
         self.note_name_freed(&task.name);
         self.task_waiters.remove(&task.pid);

@@ -1,15 +1,33 @@
 //! The ready structure (`executive.md` §5): 256 priority levels, each a FIFO of task
 //! slots, and a bitmap that finds the highest non-empty level in O(1).
-
-use std::collections::VecDeque;
+//!
+//! The FIFOs are linked through the slots: a slot is queued at one level at most, so
+//! one link per slot (`next`) chains every level, and a level is its head, tail and
+//! length. Taking the head (a running task blocking) and appending (a wake-up) are a
+//! few loads and stores, without a ring buffer's index arithmetic.
 
 /// Index of a task in the executive's task table.
 pub type Slot = u32;
 
+/// `next` of the tail of a level.
+const END: Slot = Slot::MAX;
+/// `next` of a slot that is not queued.
+const OUT: Slot = Slot::MAX - 1;
+
+/// One priority level: head and tail slots (`END` when empty) and length.
+#[derive(Debug, Clone, Copy)]
+struct Fifo {
+    head: Slot,
+    tail: Slot,
+    len: u32,
+}
+
 /// Priority-ordered ready queues.
 #[derive(Debug)]
 pub struct ReadyQueues {
-    levels: Vec<VecDeque<Slot>>,
+    levels: Box<[Fifo; 256]>,
+    /// Per slot: the slot after it in its level, `END` at the tail, `OUT` if not queued.
+    next: Vec<Slot>,
     bitmap: [u64; 4],
     len: usize,
 }
@@ -17,7 +35,14 @@ pub struct ReadyQueues {
 impl Default for ReadyQueues {
     fn default() -> Self {
         ReadyQueues {
-            levels: (0..256).map(|_| VecDeque::new()).collect(),
+            levels: Box::new(
+                [Fifo {
+                    head: END,
+                    tail: END,
+                    len: 0,
+                }; 256],
+            ),
+            next: Vec::new(),
             bitmap: [0; 4],
             len: 0,
         }
@@ -25,10 +50,22 @@ impl Default for ReadyQueues {
 }
 
 impl ReadyQueues {
-    /// Append a slot at the tail of its level.
+    /// Append a slot at the tail of its level. The slot must not be queued.
     #[inline]
     pub fn push_back(&mut self, priority: u8, slot: Slot) {
-        self.levels[priority as usize].push_back(slot);
+        let i = slot as usize;
+        if i >= self.next.len() {
+            self.next.resize(i + 1, OUT);
+        }
+        debug_assert_eq!(self.next[i], OUT, "slot {slot} queued twice");
+        self.next[i] = END;
+        let level = &mut self.levels[priority as usize];
+        match self.next.get_mut(level.tail as usize) {
+            Some(link) => *link = slot,
+            None => level.head = slot,
+        }
+        level.tail = slot;
+        level.len += 1;
         self.bitmap[(priority >> 6) as usize] |= 1 << (priority & 63);
         self.len += 1;
     }
@@ -47,34 +84,48 @@ impl ReadyQueues {
     #[inline]
     pub fn head(&self) -> Option<(u8, Slot)> {
         let level = self.top_level()?;
-        Some((level, *self.levels[level as usize].front()?))
+        Some((level, self.levels[level as usize].head))
     }
 
     /// Number of slots queued at `priority`.
     #[inline]
     pub fn level_len(&self, priority: u8) -> usize {
-        self.levels[priority as usize].len()
+        self.levels[priority as usize].len as usize
     }
 
     /// Move the head of `priority` to its tail (round-robin rotation).
     #[inline]
     pub fn rotate(&mut self, priority: u8) {
-        let q = &mut self.levels[priority as usize];
-        if let Some(s) = q.pop_front() {
-            q.push_back(s);
+        let level = &mut self.levels[priority as usize];
+        if level.len < 2 {
+            return;
         }
+        let (head, tail) = (level.head as usize, level.tail as usize);
+        level.head = self.next[head];
+        level.tail = head as Slot;
+        self.next[tail] = head as Slot;
+        self.next[head] = END;
     }
 
     /// The slots queued at `priority`, head first.
     #[inline]
-    pub fn level(&self, priority: u8) -> &VecDeque<Slot> {
-        &self.levels[priority as usize]
+    pub fn level(&self, priority: u8) -> Level<'_> {
+        Level {
+            queues: self,
+            priority,
+            order: std::cell::OnceCell::new(),
+        }
     }
 
     /// Rotate `priority` by `n` places: the first `n` slots move to the tail in order,
     /// as `n` round-robin rotations would.
     pub fn rotate_by(&mut self, priority: u8, n: usize) {
-        self.levels[priority as usize].rotate_left(n);
+        let len = self.level_len(priority);
+        if len > 0 {
+            for _ in 0..n % len {
+                self.rotate(priority);
+            }
+        }
     }
 
     /// Remove a slot from its level (blocking, pausing, terminating). O(1) for the head
@@ -82,13 +133,18 @@ impl ReadyQueues {
     /// Inlined for the head case; a slot further back is looked for out of line.
     #[inline]
     pub fn remove(&mut self, priority: u8, slot: Slot) -> bool {
-        let q = &mut self.levels[priority as usize];
-        if q.front() == Some(&slot) {
-            q.pop_front();
-        } else if !remove_behind_head(q, slot) {
+        let level = &mut self.levels[priority as usize];
+        if level.head == slot {
+            level.head = self.next[slot as usize];
+            if level.head == END {
+                level.tail = END;
+            }
+        } else if !unlink_behind_head(level, &mut self.next, slot) {
             return false;
         }
-        if q.is_empty() {
+        self.next[slot as usize] = OUT;
+        level.len -= 1;
+        if level.len == 0 {
             self.bitmap[(priority >> 6) as usize] &= !(1 << (priority & 63));
         }
         self.len -= 1;
@@ -101,12 +157,94 @@ impl ReadyQueues {
     }
 }
 
-/// Remove `slot` from a level where it is not the head; false if it is not queued.
+/// Unlink `slot` from `level` where it is not the head; false if it is not queued there.
 #[inline(never)]
-fn remove_behind_head(q: &mut VecDeque<Slot>, slot: Slot) -> bool {
-    match q.iter().position(|&s| s == slot) {
-        Some(i) => q.remove(i).is_some(),
-        None => false,
+fn unlink_behind_head(level: &mut Fifo, next: &mut [Slot], slot: Slot) -> bool {
+    let mut prev = level.head;
+    while prev != END {
+        let after = next[prev as usize];
+        if after == slot {
+            next[prev as usize] = next[slot as usize];
+            if level.tail == slot {
+                level.tail = prev;
+            }
+            return true;
+        }
+        prev = after;
+    }
+    false
+}
+
+/// The slots queued at one level, head first ([`ReadyQueues::level`]).
+pub struct Level<'a> {
+    queues: &'a ReadyQueues,
+    priority: u8,
+    /// The slots in order, once indexed.
+    order: std::cell::OnceCell<Vec<Slot>>,
+}
+
+impl<'a> Level<'a> {
+    /// Number of slots queued.
+    pub fn len(&self) -> usize {
+        self.queues.level_len(self.priority)
+    }
+
+    /// Nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The head.
+    pub fn front(&self) -> Option<&'a Slot> {
+        if self.is_empty() {
+            return None;
+        }
+        self.iter().next()
+    }
+
+    /// The slots, head first.
+    pub fn iter(&self) -> LevelIter<'a> {
+        LevelIter {
+            next: &self.queues.next,
+            cell: Some(&self.queues.levels[self.priority as usize].head),
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Level<'_> {
+    type Output = Slot;
+
+    /// The `i`-th slot from the head. The first index walks the level once into a
+    /// list the view keeps, so reading every position (a round-robin run's rotation
+    /// log replayed into the trace) stays O(1) per read.
+    fn index(&self, i: usize) -> &Slot {
+        &self.order.get_or_init(|| self.iter().copied().collect())[i]
+    }
+}
+
+impl<'a> IntoIterator for Level<'a> {
+    type Item = &'a Slot;
+    type IntoIter = LevelIter<'a>;
+
+    fn into_iter(self) -> LevelIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over a level's slots: each is read from the link that points at it (the
+/// level's head, then the `next` of the slot before).
+pub struct LevelIter<'a> {
+    next: &'a [Slot],
+    cell: Option<&'a Slot>,
+}
+
+impl<'a> Iterator for LevelIter<'a> {
+    type Item = &'a Slot;
+
+    fn next(&mut self) -> Option<&'a Slot> {
+        let cell = self.cell.filter(|&&s| s != END)?;
+        self.cell = self.next.get(*cell as usize);
+        Some(cell)
     }
 }
 
@@ -139,6 +277,38 @@ mod tests {
         assert_eq!(q.head(), Some((200, 3)));
         assert!(!q.remove(200, 9));
         assert!(!q.is_empty());
+        assert_eq!(q.level_len(200), 1);
+        assert!(q.remove(200, 3));
+        assert!(q.is_empty() && q.head().is_none());
+    }
+
+    #[test]
+    fn links_follow_pushes_removals_and_rotations() {
+        let mut q = ReadyQueues::default();
+        for s in [4, 0, 9, 2] {
+            q.push_back(7, s);
+        }
+        let at = |q: &ReadyQueues| q.level(7).iter().copied().collect::<Vec<_>>();
+        assert_eq!(at(&q), vec![4, 0, 9, 2]);
+        assert!(q.remove(7, 2), "the tail");
+        q.push_back(7, 5);
+        assert_eq!(at(&q), vec![4, 0, 9, 5]);
+        assert!(q.remove(7, 0), "in the middle");
+        assert!(!q.remove(7, 0));
+        q.rotate(7);
+        assert_eq!(at(&q), vec![9, 5, 4]);
+        q.rotate_by(7, 5);
+        assert_eq!(at(&q), vec![4, 9, 5]);
+        assert_eq!(q.level(7).front(), Some(&4));
+        let level = q.level(7);
+        assert_eq!((level[2], level[0], level[1]), (5, 4, 9));
+        q.push_back(7, 0);
+        assert_eq!((at(&q), q.level(7).len()), (vec![4, 9, 5, 0], 4));
+        for s in [4, 9, 5, 0] {
+            assert_eq!(q.head(), Some((7, s)));
+            assert!(q.remove(7, s));
+        }
+        assert!(q.is_empty() && q.level(7).is_empty() && q.level(7).front().is_none());
     }
 
     #[test]

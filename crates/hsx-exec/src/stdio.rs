@@ -89,7 +89,6 @@ pub struct MailboxWait {
 /// Mailbox, stdio, FS and CAN state of the executive.
 pub(crate) struct Io {
     pub(crate) mbx: Mailboxes,
-    pending: Vec<Option<PendingRecv>>,
     sink: StdioSink,
     logs: BTreeMap<(Pid, StdioStream), StreamLog>,
     /// Remaining sink credit per task stream ([`StdioSink::Credit`]).
@@ -104,25 +103,12 @@ impl Io {
         mbx.set_sink_attached(sink != StdioSink::Detached);
         Io {
             mbx,
-            pending: Vec::new(),
             sink,
             logs: BTreeMap::new(),
             credits: BTreeMap::new(),
             fs: FsState::default(),
             can: None,
         }
-    }
-
-    pub(crate) fn set_pending(&mut self, slot: Slot, pending: PendingRecv) {
-        let i = slot as usize;
-        if i >= self.pending.len() {
-            self.pending.resize(i + 1, None);
-        }
-        self.pending[i] = Some(pending);
-    }
-
-    pub(crate) fn take_pending(&mut self, slot: Slot) -> Option<PendingRecv> {
-        self.pending.get_mut(slot as usize)?.take()
     }
 }
 
@@ -149,10 +135,10 @@ impl Executive {
     }
 
     /// Termination hook (`mailbox.md` §13, `syscalls.md` §9): the pending wait is
-    /// discarded, handles and files are closed, the sink drains stdout and stderr.
+    /// discarded (the task's went with its [`crate::task::Wait`]), handles and files
+    /// are closed, the sink drains stdout and stderr.
     pub(crate) fn io_task_ended(&mut self, slot: Slot) {
         let pid = self.t(slot).pid;
-        self.io.take_pending(slot);
         self.io.mbx.task_terminated(pid);
         self.io.fs.task_ended(pid);
         self.mbx_settle();
@@ -165,8 +151,7 @@ impl Executive {
 
     /// Reap hook: descriptors the task owned or held go (unless others still use them);
     /// its stdio logs are dropped.
-    pub(crate) fn io_task_reaped(&mut self, slot: Slot, pid: Pid) {
-        self.io.take_pending(slot);
+    pub(crate) fn io_task_reaped(&mut self, pid: Pid) {
         self.io.mbx.task_reaped(pid);
         self.io.fs.task_ended(pid);
         self.io.logs.retain(|&(p, _), _| p != pid);

@@ -101,6 +101,8 @@ pub struct Wait {
     pub token: u64,
     /// EXEC WAIT: the awaited pid.
     pub target: Option<Pid>,
+    /// MBX RECV, FS READ of stdin: where the message goes.
+    pub(crate) recv: Option<crate::stdio::PendingRecv>,
 }
 
 /// Per-task counters, always on (`executive.md` §6).
@@ -170,6 +172,8 @@ pub struct Task {
     /// The record's layout, checked against VM RAM when the task was laid out (it never
     /// changes afterwards): entering the VM only borrows the bank and the window.
     pub(crate) checked: Checked,
+    /// The task's pid with the place of its handle table in the mailbox table.
+    pub(crate) mbx: hsx_mailbox::Actor,
     /// Current state.
     pub state: TaskState,
     /// Priority and quantum.

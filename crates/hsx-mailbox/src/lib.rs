@@ -33,7 +33,7 @@ pub type Pid = u32;
 
 pub use event::{Exhaustion, MailboxEvent, OverrunReason, Policy, Source, TapRef};
 pub use mailboxes::{
-    AddTaskError, BindSpec, Completion, Mailboxes, Message, PeekInfo, Received, RecvOutcome,
+    Actor, AddTaskError, BindSpec, Completion, Mailboxes, Message, PeekInfo, Received, RecvOutcome,
     RecvWait, Sent, StdioUpdate, WaitOutcome,
 };
 pub use names::{Key, MAX_NAME_BYTES, NameError, Namespace, parse_target};

@@ -3,8 +3,6 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::slab::IdMap;
-
 use crate::Pid;
 use crate::event::{Exhaustion, MailboxEvent, OverrunReason, Policy, Source, TapRef};
 use crate::names::{Key, Namespace, parse_target};
@@ -145,6 +143,17 @@ pub struct Completion {
     pub outcome: WaitOutcome,
 }
 
+/// A pid together with the place of its handle table in [`Mailboxes`]: SEND and RECV
+/// made with it reach the caller's handles without a lookup by pid. Take one with
+/// [`Mailboxes::actor`] once the pid was added; it stays valid until the pid is
+/// reaped (afterwards it finds nothing, as the pid would).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The pid.
+    pub pid: Pid,
+    slot: u32,
+}
+
 /// PEEK results plus the extra fields of the host `peek` (`protocol.md` §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeekInfo {
@@ -242,6 +251,8 @@ pub struct StdioUpdate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Waiter {
     pid: Pid,
+    /// The slot of the pid's handle table.
+    slot: u32,
     handle: u16,
     deadline: Option<u64>,
     max_len: u16,
@@ -494,14 +505,21 @@ fn remove_waiter(desc: &mut Descriptor, i: usize) {
 }
 
 /// Fan-out reclaim (`mailbox.md` §11): drop messages every reader (and the sink) has
-/// consumed; with no reader at all, everything queued goes.
-fn reclaim(desc: &mut Descriptor, pids: &IdMap<Pid, PidEntry>) {
-    if !desc.is_fanout() || desc.queue.is_empty() {
-        return;
+/// consumed; with no reader at all, everything queued goes. The check is inline: after
+/// most enqueues and receives there is nothing to reclaim.
+#[inline(always)]
+fn reclaim(desc: &mut Descriptor, pids: &Slab<Pid, PidEntry>) {
+    if desc.is_fanout() && !desc.queue.is_empty() {
+        reclaim_consumed(desc, pids);
     }
+}
+
+/// [`reclaim`] of a non-empty fan-out queue.
+#[inline(never)]
+fn reclaim_consumed(desc: &mut Descriptor, pids: &Slab<Pid, PidEntry>) {
     let mut min = desc.sink.unwrap_or(u64::MAX);
     for &(pid, number) in &desc.refs {
-        if let Some(h) = pids.get(&pid).and_then(|e| e.handle(number))
+        if let Some(h) = pids.get(pid).and_then(|e| e.handle(number))
             && h.is_reader()
         {
             min = min.min(h.cursor_next);
@@ -531,11 +549,12 @@ struct Outgoing<'a> {
 /// Everything an enqueue touches besides the descriptor itself: pids (readers, taps,
 /// waiters), events, completed waits and recycled payload buffers.
 struct Delivery<'a> {
-    pids: &'a mut IdMap<Pid, PidEntry>,
+    pids: &'a mut Slab<Pid, PidEntry>,
     events: &'a mut EventSink,
     completions: &'a mut VecDeque<Completion>,
     spare: &'a mut Vec<Vec<u8>>,
-    limits: Limits,
+    /// [`Limits::tap_rate_limit`] (the only limit an enqueue applies).
+    tap_rate_limit: u32,
 }
 
 impl Delivery<'_> {
@@ -626,7 +645,7 @@ impl Delivery<'_> {
             };
             desc.bytes_used -= m.cost();
             for &(pid, n) in &desc.refs {
-                if let Some(h) = self.pids.get_mut(&pid).and_then(|e| e.handle_mut(n))
+                if let Some(h) = self.pids.get_mut(pid).and_then(|e| e.handle_mut(n))
                     && h.is_reader()
                     && h.cursor_next <= m.seq
                 {
@@ -656,9 +675,9 @@ impl Delivery<'_> {
     #[inline(never)]
     fn copy_to_taps(&mut self, desc: &Descriptor, actor: Pid, message: &Message, now: u64) {
         let cost = message.cost();
-        let limits = self.limits;
+        let rate_limit = self.tap_rate_limit;
         for &(pid, n) in &desc.refs {
-            let Some(h) = self.pids.get_mut(&pid).and_then(|e| e.handle_mut(n)) else {
+            let Some(h) = self.pids.get_mut(pid).and_then(|e| e.handle_mut(n)) else {
                 continue;
             };
             let Some(tap) = h.tap.as_mut() else { continue };
@@ -666,14 +685,14 @@ impl Delivery<'_> {
                 tap_pid: pid,
                 tap_handle: n,
             };
-            if limits.tap_rate_limit > 0 {
+            if rate_limit > 0 {
                 let window = now / 1000;
                 if tap.window != window {
                     tap.window = window;
                     tap.copies = 0;
                     tap.reported = false;
                 }
-                if tap.copies >= limits.tap_rate_limit {
+                if tap.copies >= rate_limit {
                     tap.lost = true;
                     if !tap.reported {
                         tap.reported = true;
@@ -685,7 +704,7 @@ impl Delivery<'_> {
                             bytes_used: tap.bytes,
                             requested: cost,
                             tap: Some(tap_ref),
-                            limit: Some(limits.tap_rate_limit),
+                            limit: Some(rate_limit),
                         });
                     }
                     continue;
@@ -735,7 +754,7 @@ impl Delivery<'_> {
         let mut i = 0;
         while i < desc.waiters.len() {
             let w = desc.waiters[i];
-            let Some(entry) = self.pids.get_mut(&w.pid) else {
+            let Some(entry) = self.pids.at_mut(w.slot, w.pid) else {
                 remove_waiter(desc, i);
                 continue;
             };
@@ -809,7 +828,7 @@ pub struct Mailboxes {
     descs: Slab<u16, Descriptor>,
     by_key: HashMap<Key, u16>,
     next_id: u16,
-    pids: IdMap<Pid, PidEntry>,
+    pids: Slab<Pid, PidEntry>,
     events: EventSink,
     completions: VecDeque<Completion>,
     stdio_modes: [u16; 3],
@@ -827,7 +846,7 @@ const SPARE_CAPACITY: usize = 4096;
 impl Mailboxes {
     /// An empty table with these limits (sanitised). The host (pid 0) has a handle table.
     pub fn new(limits: Limits) -> Mailboxes {
-        let mut pids = IdMap::default();
+        let mut pids = Slab::default();
         pids.insert(0, PidEntry::new());
         Mailboxes {
             limits: limits.sanitized(),
@@ -902,6 +921,19 @@ impl Mailboxes {
         self.completions.iter()
     }
 
+    /// Number of completed waits not taken yet.
+    #[inline]
+    pub fn completion_count(&self) -> usize {
+        self.completions.len()
+    }
+
+    /// The completed waits not taken yet from the `from`-th on, oldest first: with
+    /// `from` the [`Mailboxes::completion_count`] before a call, the waits it completed.
+    #[inline]
+    pub fn completions_from(&self, from: usize) -> impl Iterator<Item = &Completion> {
+        (from..self.completions.len()).filter_map(|i| self.completions.get(i))
+    }
+
     /// Take the oldest completed wait (in wake order).
     pub fn pop_completion(&mut self) -> Option<Completion> {
         self.completions.pop_front()
@@ -944,8 +976,18 @@ impl Mailboxes {
 
     // ------------------------------------------------------------ lookup helpers
 
+    /// `pid` with the place of its handle table, for [`Mailboxes::send_as`] and
+    /// [`Mailboxes::recv_as`]. A pid without a handle table gets an actor that finds
+    /// none (its calls fail as with the pid).
+    pub fn actor(&self, pid: Pid) -> Actor {
+        Actor {
+            pid,
+            slot: self.pids.slot_of(pid).unwrap_or(u32::MAX),
+        }
+    }
+
     fn present(&self, pid: Pid) -> bool {
-        pid == 0 || self.pids.get(&pid).is_some_and(|e| e.present)
+        pid == 0 || self.pids.get(pid).is_some_and(|e| e.present)
     }
 
     fn resolve(
@@ -1062,7 +1104,7 @@ impl Mailboxes {
     fn attach_handle(&mut self, pid: Pid, id: u16, access: u16, tap: bool) -> Option<u16> {
         let slot = self.descs.slot_of(id)?;
         let desc = self.descs.get_mut(id)?;
-        let entry = self.pids.get_mut(&pid)?;
+        let entry = self.pids.get_mut(pid)?;
         let number = entry.lowest_free();
         entry.insert(
             number,
@@ -1084,7 +1126,7 @@ impl Mailboxes {
 
     /// The descriptor id a handle refers to.
     fn handle_desc(&self, pid: Pid, number: u16) -> Option<u16> {
-        Some(self.pids.get(&pid)?.handle(number)?.desc)
+        Some(self.pids.get(pid)?.handle(number)?.desc)
     }
 
     // ------------------------------------------------------------ OPEN
@@ -1094,7 +1136,7 @@ impl Mailboxes {
     pub fn open(&mut self, actor: Pid, target: Option<&[u8]>, flags: u32) -> Result<u16, Status> {
         let f = Function::Open;
         let (key, existing) = self.resolve(actor, f, target)?;
-        let Some(entry) = self.pids.get(&actor) else {
+        let Some(entry) = self.pids.get(actor) else {
             return self.fail(
                 actor,
                 f,
@@ -1211,7 +1253,7 @@ impl Mailboxes {
         }
         let taps_empty = desc.refs.iter().all(|&(pid, n)| {
             self.pids
-                .get(&pid)
+                .get(pid)
                 .and_then(|e| e.handle(n))
                 .and_then(|h| h.tap.as_ref())
                 .is_none_or(|t| t.buf.is_empty())
@@ -1230,7 +1272,7 @@ impl Mailboxes {
             desc.sink = Some(next);
         }
         for (pid, n) in refs {
-            if let Some(h) = self.pids.get_mut(&pid).and_then(|e| e.handle_mut(n)) {
+            if let Some(h) = self.pids.get_mut(pid).and_then(|e| e.handle_mut(n)) {
                 h.cursor_next = next;
             }
         }
@@ -1272,7 +1314,7 @@ impl Mailboxes {
                 events: &mut self.events,
                 completions: &mut self.completions,
                 spare: &mut self.spare,
-                limits: self.limits,
+                tap_rate_limit: self.limits.tap_rate_limit,
             },
         ))
     }
@@ -1295,8 +1337,25 @@ impl Mailboxes {
         channel: u16,
         now: u64,
     ) -> Result<Sent, Status> {
+        let actor = self.actor(actor);
+        self.send_as(actor, handle, data, length, msg_flags, channel, now)
+    }
+
+    /// [`Mailboxes::send`] by an [`Actor`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn send_as(
+        &mut self,
+        Actor { pid: actor, slot }: Actor,
+        handle: u16,
+        data: Option<&[u8]>,
+        length: u16,
+        msg_flags: u16,
+        channel: u16,
+        now: u64,
+    ) -> Result<Sent, Status> {
         let f = Function::Send;
-        let Some(h) = self.pids.get(&actor).and_then(|e| e.handle(handle)) else {
+        let Some(h) = self.pids.at(slot, actor).and_then(|e| e.handle(handle)) else {
             return self.fail(
                 actor,
                 f,
@@ -1390,8 +1449,22 @@ impl Mailboxes {
         buffer_ok: bool,
         wait: RecvWait,
     ) -> Result<RecvOutcome, Status> {
+        let actor = self.actor(actor);
+        self.recv_as(actor, handle, max_len, buffer_ok, wait)
+    }
+
+    /// [`Mailboxes::recv`] by an [`Actor`].
+    #[inline(always)]
+    pub fn recv_as(
+        &mut self,
+        Actor { pid: actor, slot }: Actor,
+        handle: u16,
+        max_len: u16,
+        buffer_ok: bool,
+        wait: RecvWait,
+    ) -> Result<RecvOutcome, Status> {
         let f = Function::Recv;
-        let Some(entry) = self.pids.get_mut(&actor) else {
+        let Some(entry) = self.pids.at_mut(slot, actor) else {
             return self.fail(
                 actor,
                 f,
@@ -1456,6 +1529,7 @@ impl Mailboxes {
             } => {
                 desc.waiters.push_back(Waiter {
                     pid: actor,
+                    slot,
                     handle,
                     deadline,
                     max_len,
@@ -1476,7 +1550,7 @@ impl Mailboxes {
 
     /// Remove `pid`'s pending wait, if any: `(descriptor, handle)`.
     fn remove_wait(&mut self, pid: Pid) -> Option<(u16, u16)> {
-        let entry = self.pids.get_mut(&pid)?;
+        let entry = self.pids.get_mut(pid)?;
         let handle = entry.wait.take()?;
         let id = entry.handle(handle).map(|h| h.desc);
         let id = match id {
@@ -1509,7 +1583,7 @@ impl Mailboxes {
 
     /// The pending wait of `pid`: `(descriptor, handle, deadline)`.
     pub fn pending_wait(&self, pid: Pid) -> Option<(u16, u16, Option<u64>)> {
-        let handle = self.pids.get(&pid)?.wait?;
+        let handle = self.pids.get(pid)?.wait?;
         self.descs.values().find_map(|d| {
             d.waiters
                 .iter()
@@ -1523,7 +1597,7 @@ impl Mailboxes {
     /// PEEK (`mailbox.md` §9).
     pub fn peek(&mut self, actor: Pid, handle: u16) -> Result<PeekInfo, Status> {
         let f = Function::Peek;
-        let Some(h) = self.pids.get(&actor).and_then(|e| e.handle(handle)) else {
+        let Some(h) = self.pids.get(actor).and_then(|e| e.handle(handle)) else {
             return self.fail(
                 actor,
                 f,
@@ -1572,7 +1646,7 @@ impl Mailboxes {
     /// access) or back into a normal handle.
     pub fn tap(&mut self, actor: Pid, handle: u16, enable: u32) -> Result<(), Status> {
         let f = Function::Tap;
-        let Some(h) = self.pids.get_mut(&actor).and_then(|e| e.handle_mut(handle)) else {
+        let Some(h) = self.pids.get_mut(actor).and_then(|e| e.handle_mut(handle)) else {
             return self.fail(
                 actor,
                 f,
@@ -1618,7 +1692,7 @@ impl Mailboxes {
             let text = format!("handle {handle} is not open");
             return self.fail(actor, Function::Close, Status::InvalidHandle, text);
         }
-        let entry = self.pids.get(&actor);
+        let entry = self.pids.get(actor);
         let tag = entry.map_or(0, |e| e.wait_tag);
         if entry.and_then(|e| e.wait) == Some(handle)
             && let Some((id, _)) = self.remove_wait(actor)
@@ -1636,7 +1710,7 @@ impl Mailboxes {
     }
 
     fn detach_handle(&mut self, pid: Pid, number: u16) {
-        let Some(h) = self.pids.get_mut(&pid).and_then(|e| e.remove(number)) else {
+        let Some(h) = self.pids.get_mut(pid).and_then(|e| e.remove(number)) else {
             return;
         };
         let id = h.desc;
@@ -1669,7 +1743,7 @@ impl Mailboxes {
         if let Some(desc) = self.descs.remove(id) {
             self.by_key.remove(&desc.key);
             if let Some((pid, stream)) = desc.stdio
-                && let Some(entry) = self.pids.get_mut(&pid)
+                && let Some(entry) = self.pids.get_mut(pid)
                 && entry.stdio[stream as usize] == Some(id)
             {
                 entry.stdio[stream as usize] = None;
@@ -1688,7 +1762,7 @@ impl Mailboxes {
     /// 1-3, then its `.mailbox` declarations as BIND by the task. All or nothing: on
     /// error nothing of the task remains.
     pub fn add_task(&mut self, pid: Pid, binds: &[BindSpec]) -> Result<(), AddTaskError> {
-        if self.pids.contains_key(&pid) || pid == 0 {
+        if self.pids.contains_key(pid) || pid == 0 {
             return Err(AddTaskError::Exists(pid));
         }
         if self.limits.handle_limit_per_pid < 3 {
@@ -1741,7 +1815,7 @@ impl Mailboxes {
                     desc.sink = Some(desc.next_seq);
                 }
             }
-            if let Some(entry) = self.pids.get_mut(&pid) {
+            if let Some(entry) = self.pids.get_mut(pid) {
                 entry.stdio[stream as usize] = Some(id);
             }
         }
@@ -1751,7 +1825,7 @@ impl Mailboxes {
             self.create(0, inbox, capacity, mode::RDWR);
         }
         for stream in StdioStream::ALL {
-            let id = self.pids.get(&pid).and_then(|e| e.stdio[stream as usize]);
+            let id = self.pids.get(pid).and_then(|e| e.stdio[stream as usize]);
             if let Some(id) = id {
                 self.attach_handle(pid, id, stream.access(), false);
             }
@@ -1786,7 +1860,7 @@ impl Mailboxes {
         self.remove_wait(pid);
         let numbers = self
             .pids
-            .get(&pid)
+            .get(pid)
             .map(PidEntry::numbers)
             .unwrap_or_default();
         for number in numbers {
@@ -1801,7 +1875,7 @@ impl Mailboxes {
             return;
         }
         self.task_terminated(pid);
-        self.pids.remove(&pid);
+        self.pids.remove(pid);
         let mut affected: Vec<u16> = self
             .descs
             .values_mut()
@@ -1826,7 +1900,7 @@ impl Mailboxes {
 
     /// The descriptor id of a task's stdio stream.
     pub fn stdio_descriptor(&self, pid: Pid, stream: StdioStream) -> Option<u16> {
-        self.pids.get(&pid)?.stdio[stream as usize]
+        self.pids.get(pid)?.stdio[stream as usize]
     }
 
     /// Largest payload one message can carry on a descriptor (capacity − 8).
@@ -1912,7 +1986,7 @@ impl Mailboxes {
         let mut targets: Vec<u16> = self
             .pids
             .iter()
-            .filter(|(p, _)| pid.is_none_or(|want| want == **p))
+            .filter(|(p, _)| pid.is_none_or(|want| want == *p))
             .flat_map(|(_, e)| streams.iter().filter_map(|&s| e.stdio[s as usize]))
             .collect();
         targets.sort_unstable();
@@ -1981,7 +2055,7 @@ impl Mailboxes {
     /// Handles `pid` has open, ascending.
     pub fn handles_of(&self, pid: Pid) -> Vec<u16> {
         self.pids
-            .get(&pid)
+            .get(pid)
             .map(PidEntry::numbers)
             .unwrap_or_default()
     }
@@ -2008,7 +2082,7 @@ impl Mailboxes {
                     .refs
                     .iter()
                     .filter_map(|&(pid, n)| {
-                        let h = self.pids.get(&pid)?.handle(n)?;
+                        let h = self.pids.get(pid)?.handle(n)?;
                         Some(crate::snapshot::HandleView {
                             pid,
                             handle: n,

@@ -84,6 +84,15 @@ impl<K: Copy + Eq + Hash, T> Slab<K, T> {
 
     /// The value in `slot`, if it is `id`'s (a slot kept past a removal finds nothing).
     #[inline]
+    pub(crate) fn at(&self, slot: u32, id: K) -> Option<&T> {
+        match self.slots.get(slot as usize)? {
+            Some((k, v)) if *k == id => Some(v),
+            _ => None,
+        }
+    }
+
+    /// [`Slab::at`], mutably.
+    #[inline]
     pub(crate) fn at_mut(&mut self, slot: u32, id: K) -> Option<&mut T> {
         match self.slots.get_mut(slot as usize)? {
             Some((k, v)) if *k == id => Some(v),
@@ -119,6 +128,11 @@ impl<K: Copy + Eq + Hash, T> Slab<K, T> {
     /// Every id, in no particular order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = K> + '_ {
         self.by_id.keys().copied()
+    }
+
+    /// Every id with its value, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &T)> {
+        self.slots.iter().flatten().map(|(k, v)| (*k, v))
     }
 
     /// Every value, in no particular order.

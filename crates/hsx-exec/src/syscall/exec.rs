@@ -55,7 +55,7 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
                     ms,
                     deadline,
                 });
-                exec.block(slot, WaitKind::Timer, Some(deadline), None);
+                exec.block(slot, WaitKind::Timer, Some(deadline), None, None);
             }
         }
         YIELD => {
@@ -142,7 +142,7 @@ fn wait(exec: &mut Executive, slot: Slot, target: u32, timeout: u32) {
         return set3(exec, slot, TIMEOUT, 0, 0);
     }
     let deadline = (timeout != INFINITE).then(|| exec.now_ms() + timeout as u64);
-    exec.block(slot, WaitKind::Task, deadline, Some(target));
+    exec.block(slot, WaitKind::Task, deadline, Some(target), None);
     debug_assert_eq!(exec.t(slot).state, TaskState::Waiting(WaitKind::Task));
 }
 

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use hsx_isa::{ENOSYS, svc};
 use hsx_mailbox::{
-    Completion, Function, Mailboxes, Received, RecvOutcome, RecvWait, Sent, Status,
+    Actor, Completion, Function, Mailboxes, Received, RecvOutcome, RecvWait, Sent, Status,
     TIMEOUT_INFINITE, WaitOutcome,
 };
 
@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::executive::Executive;
 use crate::sched::Slot;
 use crate::stdio::{PendingKind, PendingRecv};
-use crate::task::{Pid, Task, WaitKind};
+use crate::task::{Task, WaitKind};
 
 /// Size of the RECV info record (`mailbox.md` §10.6).
 pub const INFO_RECORD_BYTES: u32 = 20;
@@ -27,7 +27,7 @@ pub const INFO_RECORD_BYTES: u32 = 20;
 pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
     let task = exec.t_mut(slot);
     task.counters.mailbox_steps += 1;
-    let (pid, ctx) = (task.pid, task.ctx);
+    let (pid, actor, ctx) = (task.pid, task.mbx, task.ctx);
     let Some(f) = Function::from_u8(function) else {
         exec.set_reg(slot, 0, ENOSYS);
         return;
@@ -50,7 +50,7 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
             let (ptr, len) = (low16(regs[2]), low16(regs[3]));
             let range = window_range(&ctx, ptr, len);
             let data = range.and_then(|(phys, len)| exec.ram.bytes(phys, len));
-            let (r, results) = send(&mut exec.io.mbx, pid, &regs, data, now);
+            let (r, results) = send(&mut exec.io.mbx, actor, &regs, data, now);
             exec.set_results_in(&ctx, &results);
             // The wake-up's events and completions come before the sink's output.
             if let Ok(sent) = r
@@ -60,7 +60,7 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
                 exec.sink_drain(sent.descriptor);
             }
         }
-        Function::Recv => recv(exec, Caller { slot, pid, ctx }, &regs, now),
+        Function::Recv => recv(exec, Caller { slot, actor, ctx }, &regs, now),
         Function::Peek => match exec.io.mbx.peek(pid, handle) {
             Ok(p) => exec.set_results_in(
                 &ctx,
@@ -85,14 +85,14 @@ pub(crate) fn dispatch(exec: &mut Executive, slot: Slot, function: u8) {
 #[inline(always)]
 fn send(
     mbx: &mut Mailboxes,
-    pid: Pid,
+    actor: Actor,
     regs: &[u32; ARGS],
     data: Option<&[u8]>,
     now: u64,
 ) -> (Result<Sent, Status>, [u32; 2]) {
     let (handle, len) = (low16(regs[1]) as u16, low16(regs[3]) as u16);
     let (flags, channel) = (low16(regs[4]) as u16, low16(regs[5]) as u16);
-    let r = mbx.send(pid, handle, data, len, flags, channel, now);
+    let r = mbx.send_as(actor, handle, data, len, flags, channel, now);
     let results = match r {
         Ok(sent) => [0, u32::from(sent.length)],
         Err(s) => [s.code(), 0],
@@ -115,7 +115,7 @@ pub(crate) struct SendInRun<'a> {
     /// Off: every call traps (single-stepping, SVC events).
     pub on: bool,
     /// The running task.
-    pub pid: Pid,
+    pub actor: Actor,
     /// Its priority level.
     pub level: u8,
     /// Its turn left when the run started, and the run's budget.
@@ -156,7 +156,8 @@ impl SendInRun<'_> {
         let args: [u32; ARGS] = std::array::from_fn(|i| u32::from_le(regs[i]));
         let (ptr, len) = (low16(args[2]) as usize, low16(args[3]) as usize);
         let now = self.clock.now_ms();
-        let (r, results) = send(self.mbx, self.pid, &args, window.get(ptr..ptr + len), now);
+        let woken_before = self.mbx.completion_count();
+        let (r, results) = send(self.mbx, self.actor, &args, window.get(ptr..ptr + len), now);
         regs[0] = results[0].to_le();
         regs[1] = results[1].to_le();
         self.serviced += 1;
@@ -166,14 +167,17 @@ impl SendInRun<'_> {
             self.sink = Some(sent.descriptor);
             return Some(0);
         }
-        Some(self.after_wakeups(left))
+        Some(self.after_wakeups(left, woken_before))
     }
 
-    /// How far the run may go on once the waits woken so far are READY.
+    /// How far the run may go on once the waits this SEND woke (the completions from
+    /// the `from`-th on) are READY. Those of earlier SENDs in the run have limited it
+    /// already, and none is pending when a run starts (the executive settles the table
+    /// after every call).
     #[inline(always)]
-    fn after_wakeups(&self, left: u64) -> u64 {
+    fn after_wakeups(&self, left: u64, from: usize) -> u64 {
         let mut left = left;
-        for c in self.mbx.completions() {
+        for c in self.mbx.completions_from(from) {
             let Some(task) = self.others.get(c.tag).filter(|t| t.pid == c.pid) else {
                 continue;
             };
@@ -208,15 +212,17 @@ impl Others<'_> {
     }
 }
 
-/// The task making a call: its slot, pid and (a copy of) its context record.
+/// The task making a call: its slot, pid (with its place in the mailbox table) and (a
+/// copy of) its context record.
 struct Caller {
     slot: Slot,
-    pid: Pid,
+    actor: Actor,
     ctx: Context,
 }
 
 fn recv(exec: &mut Executive, caller: Caller, regs: &[u32; ARGS], now: u64) {
-    let Caller { slot, pid, ctx } = caller;
+    let Caller { slot, actor, ctx } = caller;
+    let pid = actor.pid;
     let (handle, buf, max_len) = (low16(regs[1]) as u16, low16(regs[2]), low16(regs[3]));
     let (timeout, info) = (low16(regs[4]) as u16, low16(regs[5]));
     if info != 0 && window_range(&ctx, info, INFO_RECORD_BYTES).is_none() {
@@ -241,7 +247,7 @@ fn recv(exec: &mut Executive, caller: Caller, regs: &[u32; ARGS], now: u64) {
     let r = exec
         .io
         .mbx
-        .recv(pid, handle, max_len as u16, buffer_ok, wait);
+        .recv_as(actor, handle, max_len as u16, buffer_ok, wait);
     match r {
         Ok(RecvOutcome::Message(m)) => {
             let results = deliver(exec, &ctx, buf, &m);
@@ -254,14 +260,11 @@ fn recv(exec: &mut Executive, caller: Caller, regs: &[u32; ARGS], now: u64) {
                 RecvWait::Block { deadline, .. } => deadline,
                 RecvWait::Poll => None,
             };
-            exec.io.set_pending(
-                slot,
-                PendingRecv {
-                    buf,
-                    kind: PendingKind::Recv { info },
-                },
-            );
-            exec.block(slot, WaitKind::Mailbox, deadline, None);
+            let recv = PendingRecv {
+                buf,
+                kind: PendingKind::Recv { info },
+            };
+            exec.block(slot, WaitKind::Mailbox, deadline, None, Some(recv));
         }
         Err(s) => {
             let results = [s.code(), 0, 0, 0, 0];
@@ -274,14 +277,14 @@ fn recv(exec: &mut Executive, caller: Caller, regs: &[u32; ARGS], now: u64) {
 /// FS READ fd 0 = RECV(handle 1, dst, len, infinite) returning the bytes copied
 /// (`syscalls.md` §13): `Some(R0)` when the call completed, `None` when it blocked.
 pub(crate) fn read_stdin(exec: &mut Executive, slot: Slot, dst: u32, len: u32) -> Option<u32> {
-    let pid = exec.t(slot).pid;
+    let actor = exec.t(slot).mbx;
     let buffer_ok = exec.guest_range(slot, dst, len).is_some();
     let wait = RecvWait::Block {
         timeout: TIMEOUT_INFINITE,
         deadline: None,
         tag: slot,
     };
-    let r = exec.io.mbx.recv(pid, 1, len as u16, buffer_ok, wait);
+    let r = exec.io.mbx.recv_as(actor, 1, len as u16, buffer_ok, wait);
     let out = match r {
         Ok(RecvOutcome::Message(m)) => {
             let ctx = exec.t(slot).ctx;
@@ -289,14 +292,11 @@ pub(crate) fn read_stdin(exec: &mut Executive, slot: Slot, dst: u32, len: u32) -
             Some(u32::from(m.copied()))
         }
         Ok(RecvOutcome::Blocked) => {
-            exec.io.set_pending(
-                slot,
-                PendingRecv {
-                    buf: dst,
-                    kind: PendingKind::FsRead,
-                },
-            );
-            exec.block(slot, WaitKind::Mailbox, None, None);
+            let recv = PendingRecv {
+                buf: dst,
+                kind: PendingKind::FsRead,
+            };
+            exec.block(slot, WaitKind::Mailbox, None, None, Some(recv));
             None
         }
         Err(Status::Internal) => Some(super::fs::EINVAL),
@@ -346,13 +346,14 @@ pub(crate) fn apply_completion(exec: &mut Executive, c: Completion) {
     let Some(task) = exec.tasks.get(slot as usize).and_then(Option::as_ref) else {
         return;
     };
-    if task.pid != c.pid || task.wait.as_ref().map(|w| w.kind) != Some(WaitKind::Mailbox) {
-        return;
-    }
-    let ctx = task.ctx;
-    let Some(pending) = exec.io.take_pending(slot) else {
+    let pending = match &task.wait {
+        Some(w) if w.kind == WaitKind::Mailbox && task.pid == c.pid => w.recv,
+        _ => None,
+    };
+    let Some(pending) = pending else {
         return;
     };
+    let ctx = task.ctx;
     let (results, timed_out) = match c.outcome {
         WaitOutcome::Message(m) => {
             let results = deliver(exec, &ctx, pending.buf, &m);
@@ -395,8 +396,9 @@ fn finish(
 pub(crate) fn expire(exec: &mut Executive, slot: Slot) {
     let task = exec.t(slot);
     let (pid, ctx) = (task.pid, task.ctx);
+    let pending = task.wait.as_ref().and_then(|w| w.recv);
     exec.io.mbx.timeout(pid);
-    let pending = exec.io.take_pending(slot).unwrap_or(PendingRecv {
+    let pending = pending.unwrap_or(PendingRecv {
         buf: 0,
         kind: PendingKind::Recv { info: 0 },
     });
