@@ -37,6 +37,8 @@ impl AsRef<Program> for SharedCode {
 /// Buffers reused by every round-robin run.
 #[derive(Debug, Default)]
 pub(crate) struct RingScratch {
+    /// The level's slots, head first (member j is slot j's task).
+    slots: Vec<Slot>,
     members: Vec<Member<SharedCode>>,
     rotations: Vec<u32>,
 }
@@ -71,7 +73,9 @@ impl Executive {
         debug_assert_eq!(queue.front(), Some(&head));
         let mut scratch = std::mem::take(&mut self.ring);
         scratch.members.clear();
-        for &slot in queue {
+        scratch.slots.clear();
+        scratch.slots.extend(queue.iter().copied());
+        for &slot in &scratch.slots {
             let t = self.tasks[slot as usize]
                 .as_ref()
                 .expect("queued slot is live");
@@ -101,7 +105,7 @@ impl Executive {
         // Write back: context records, counters, states; the head's turn continues.
         let started = !matches!(run.exit, Exit::Budget) || run.left > 0;
         let mut switches = 0u64;
-        let queue = self.ready.level(level);
+        let queue = &scratch.slots;
         for (j, (&slot, m)) in queue.iter().zip(&scratch.members).enumerate() {
             let t = self.tasks[slot as usize]
                 .as_mut()

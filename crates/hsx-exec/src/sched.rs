@@ -113,7 +113,6 @@ impl ReadyQueues {
         Level {
             queues: self,
             priority,
-            order: std::cell::OnceCell::new(),
         }
     }
 
@@ -179,8 +178,6 @@ fn unlink_behind_head(level: &mut Fifo, next: &mut [Slot], slot: Slot) -> bool {
 pub struct Level<'a> {
     queues: &'a ReadyQueues,
     priority: u8,
-    /// The slots in order, once indexed.
-    order: std::cell::OnceCell<Vec<Slot>>,
 }
 
 impl<'a> Level<'a> {
@@ -208,26 +205,6 @@ impl<'a> Level<'a> {
             next: &self.queues.next,
             cell: Some(&self.queues.levels[self.priority as usize].head),
         }
-    }
-}
-
-impl std::ops::Index<usize> for Level<'_> {
-    type Output = Slot;
-
-    /// The `i`-th slot from the head. The first index walks the level once into a
-    /// list the view keeps, so reading every position (a round-robin run's rotation
-    /// log replayed into the trace) stays O(1) per read.
-    fn index(&self, i: usize) -> &Slot {
-        &self.order.get_or_init(|| self.iter().copied().collect())[i]
-    }
-}
-
-impl<'a> IntoIterator for Level<'a> {
-    type Item = &'a Slot;
-    type IntoIter = LevelIter<'a>;
-
-    fn into_iter(self) -> LevelIter<'a> {
-        self.iter()
     }
 }
 
@@ -300,8 +277,6 @@ mod tests {
         q.rotate_by(7, 5);
         assert_eq!(at(&q), vec![4, 9, 5]);
         assert_eq!(q.level(7).front(), Some(&4));
-        let level = q.level(7);
-        assert_eq!((level[2], level[0], level[1]), (5, 4, 9));
         q.push_back(7, 0);
         assert_eq!((at(&q), q.level(7).len()), (vec![4, 9, 5, 0], 4));
         for s in [4, 9, 5, 0] {
