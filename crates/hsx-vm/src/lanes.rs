@@ -150,7 +150,6 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
             if turns == budget {
                 break 'run (Exit::Budget, j);
             }
-            let fetched = lane.ops.get(lane.ip).copied();
             let core = &mut lane.core;
             let ops = lane.ops;
             let end = ops.len() - 1;
@@ -177,8 +176,8 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
                         break 'run ($exit, j);
                     }};
                 }
-                let op = match fetched {
-                    Some(op) => op,
+                let op = match ops.get(ip) {
+                    Some(&op) => op,
                     None => match core.enter(end) {
                         Ok(checked) => {
                             ip = checked;
