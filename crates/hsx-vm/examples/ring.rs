@@ -1,0 +1,72 @@
+//! Timing probe for round robin at quantum 1 straight on `run_ring`, without an
+//! executive: `ring K STEPS PROGRAM` runs K contexts in lockstep, switching after every
+//! instruction; `ring 1 STEPS PROGRAM single` runs one context with `run` instead.
+//! PROGRAM is `loop` (ADD; SUB; JMP), `mov` (MOV; JMP), `count` (the counting loop of
+//! BENCHMARKS.md §1) or `fib` (recursive fib(32)). BENCHMARKS.md §2 uses it to show how
+//! much the time per step depends on the instruction mix.
+#[path = "../benches/programs/mod.rs"]
+mod programs;
+
+use hsx_isa::{Opcode, encode};
+use hsx_vm::{Context, Layout, Member, Program};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let k: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(2);
+    let steps: u64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
+    let which = args.next().unwrap_or_else(|| "loop".into());
+    let single = args.next().as_deref() == Some("single");
+    let program = match which.as_str() {
+        "fib" => programs::fibonacci(32),
+        "count" => programs::counting_loop(u32::MAX),
+        "mov" => Program::from_words(&[
+            encode::ldi(3, 1),
+            encode::rr(Opcode::Mov, 5, 6),
+            encode::jump(Opcode::Jmp, 4),
+        ]),
+        _ => Program::from_words(&[
+            encode::ldi(3, 1),
+            encode::rrr(Opcode::Add, 2, 2, 1),
+            encode::rrr(Opcode::Sub, 1, 1, 3),
+            encode::jump(Opcode::Jmp, 4),
+        ]),
+    };
+    // Banks first, then 4 KiB windows.
+    const WINDOW: u32 = 0x1000;
+    let windows = 0x100 + 64 * k as u32;
+    let mut ram = vec![0u32; ((windows + WINDOW * k as u32) / 4) as usize];
+    let mut members: Vec<Member<&Program>> = (0..k as u32)
+        .map(|j| {
+            let layout = Layout {
+                reg_base: 0x100 + 64 * j,
+                window_base: windows + WINDOW * j,
+                window_size: WINDOW,
+                stack_top: WINDOW,
+                stack_limit: WINDOW / 2,
+            };
+            Member::new(Context::new(0, layout), 1, &program)
+        })
+        .collect();
+    let mut log = vec![0u32; 1024];
+    let t = std::time::Instant::now();
+    let (exit, retired) = if single {
+        let r = hsx_vm::run(&mut members[0].ctx, &mut ram, &program, steps);
+        (r.exit, r.retired)
+    } else {
+        let r = hsx_vm::run_ring(&mut members, &mut ram, 0, 0, steps, &mut log);
+        (r.exit, r.retired)
+    };
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "{which}, {}: {exit:?} after {retired} steps, {:.2} ns/step",
+        if single {
+            "one context".to_string()
+        } else {
+            format!("{k} contexts")
+        },
+        s * 1e9 / retired as f64
+    );
+}
