@@ -33,6 +33,6 @@ pub use context::{
     register_bank, register_bank_mut, split_ram, write_register,
 };
 pub use hsx_isa::Fault;
-pub use interp::{Supervisor, Unsupervised, run, run_checked, step};
+pub use interp::{Supervisor, run, run_checked, step};
 pub use program::Program;
 pub use ring::{Member, RingRun, run_ring};
