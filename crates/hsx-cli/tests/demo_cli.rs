@@ -30,8 +30,11 @@ fn hsx(args: &[&str], input: Option<&[u8]>) -> Output {
         .spawn()
         .expect("run hsx");
     let mut stdin = child.stdin.take().expect("piped stdin");
-    if let Some(input) = input {
-        stdin.write_all(input).expect("write stdin");
+    if let Some(input) = input
+        && let Err(e) = stdin.write_all(input)
+    {
+        // hsx may end (or, with --no-stdin, never read) before it has taken the input.
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
     }
     drop(stdin);
     child.wait_with_output().expect("wait for hsx")
