@@ -1,9 +1,10 @@
 //! Timing probe for round robin at quantum 1 straight on `run_ring`, without an
 //! executive: `ring K STEPS PROGRAM` runs K contexts in lockstep, switching after every
 //! instruction; `ring 1 STEPS PROGRAM single` runs one context with `run` instead.
-//! PROGRAM is `loop` (ADD; SUB; JMP), `mov` (MOV; JMP), `count` (the counting loop of
-//! BENCHMARKS.md §1) or `fib` (recursive fib(32)). BENCHMARKS.md §2 uses it to show how
-//! much the time per step depends on the instruction mix.
+//! PROGRAM is `loop` (ADD; SUB; JMP), `mov` (MOV; JMP), `alu` (five ALU ops; JMP),
+//! `ldst` (ST; LD; ADD; CMP; JNZ), `count` (the counting loop of BENCHMARKS.md §1) or
+//! `fib` (recursive fib(32)). BENCHMARKS.md §2 uses it to show how much the time per step
+//! depends on the instruction mix.
 #[path = "../benches/programs/mod.rs"]
 mod programs;
 
@@ -22,6 +23,24 @@ fn main() {
     let program = match which.as_str() {
         "fib" => programs::fibonacci(32),
         "count" => programs::counting_loop(u32::MAX),
+        "alu" => Program::from_words(&[
+            encode::ldi(3, 1),
+            encode::rrr(Opcode::Add, 2, 2, 1),
+            encode::rr(Opcode::Mov, 5, 2),
+            encode::rrr(Opcode::Sub, 1, 1, 3),
+            encode::rrr(Opcode::And, 6, 5, 3),
+            encode::rrr(Opcode::Xor, 7, 7, 5),
+            encode::jump(Opcode::Jmp, 4),
+        ]),
+        "ldst" => Program::from_words(&[
+            encode::ldi(3, 1),
+            encode::store(Opcode::St, 4, 0x10, 2),
+            encode::load(Opcode::Ld, 5, 4, 0x10),
+            encode::rrr(Opcode::Add, 2, 2, 5),
+            encode::rrr(Opcode::Cmp, 0, 2, 3),
+            encode::jump(Opcode::Jnz, 4),
+            encode::jump(Opcode::Jmp, 4),
+        ]),
         "mov" => Program::from_words(&[
             encode::ldi(3, 1),
             encode::rr(Opcode::Mov, 5, 6),

@@ -23,6 +23,45 @@ use crate::interp::{Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
 use crate::program::{Kind, Op, Program};
 use crate::ring::{Member, RingRun};
 
+/// Kinds that move the PC or stop. A lane's op is dispatched from one of two copies of
+/// the dispatch, one for these kinds and one for the others, chosen by a conditional
+/// branch: the host predicts that branch from its history and each indirect jump then
+/// picks among fewer handlers. With one copy, how well the host predicted the next
+/// lane's handler depended on where the compiler had placed the handlers: MOV; JMP in
+/// two to ten lanes ran at 11-14 ns a step against 3.1-3.8 ns with two copies, and
+/// ST/LD/ADD/CMP/JNZ at 7-8 ns against 4-5 ns (`examples/ring.rs`, BENCHMARKS.md §2).
+const CONTROL: u64 = {
+    let kinds = [
+        Kind::Jmp,
+        Kind::Jz,
+        Kind::Jnz,
+        Kind::CallAbs,
+        Kind::CallReg,
+        Kind::Ret,
+        Kind::Svc,
+        Kind::Brk,
+        Kind::JmpFar,
+        Kind::JzFar,
+        Kind::JnzFar,
+        Kind::AddJz,
+        Kind::AddJnz,
+        Kind::SubJz,
+        Kind::SubJnz,
+        Kind::CmpJz,
+        Kind::CmpJnz,
+        Kind::AndJz,
+        Kind::AndJnz,
+        Kind::End,
+    ];
+    let mut mask = 0u64;
+    let mut i = 0;
+    while i < kinds.len() {
+        mask |= 1 << kinds[i] as u64;
+        i += 1;
+    }
+    mask
+};
+
 /// Marks a lane whose next PC is in `core.pc` and still has to be validated (after a
 /// far branch, or at the start when the record's PC is not an op address).
 const UNCHECKED: usize = usize::MAX;
@@ -186,7 +225,11 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
                         Err(exit) => stop!(exit),
                     },
                 };
-                dispatch!(core, op, ip, end);
+                if (CONTROL >> op.kind as u32) & 1 != 0 {
+                    dispatch!(core, op, ip, end);
+                } else {
+                    dispatch!(core, op, ip, end);
+                }
                 ip += 1;
             }
             lane.ip = ip;
