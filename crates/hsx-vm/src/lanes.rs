@@ -175,8 +175,9 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
 /// the exit, the lane whose turn is current (stopped, or next in line) and the number of
 /// rotations. Its own function, so that the loop has the host registers to itself.
 ///
-/// One copy of the dispatch serves every lane. (One copy per lane for rings of two to
-/// four was tried: alternating A/B runs of the round-robin probe showed no difference.)
+/// Two copies of the dispatch, for [`CONTROL`] kinds and the others, serve every lane.
+/// (One copy per lane for rings of two to four was tried too: it helped in one probe's
+/// binary and hurt in another's, as code placement decided.)
 #[inline(never)]
 fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exit, usize, u64) {
     let log_mask = rotations.len().wrapping_sub(1);
