@@ -62,6 +62,9 @@ const CONTROL: u64 = {
     mask
 };
 
+// Every kind is a bit of `CONTROL` (`Kind::End` is the last).
+const _: () = assert!((Kind::End as u32) < u64::BITS);
+
 /// Marks a lane whose next PC is in `core.pc` and still has to be validated (after a
 /// far branch, or at the start when the record's PC is not an op address).
 const UNCHECKED: usize = usize::MAX;
