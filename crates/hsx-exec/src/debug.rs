@@ -1,7 +1,7 @@
 //! Debugger support inside the executive (`tools.md` §6): watchpoints, per-instruction
 //! trace records for traced tasks, and stepping a paused task with the resume exemption.
 //!
-//! The step loop calls [`Executive::debug_after_instruction`] after every instruction of
+//! The step loop calls `Executive::debug_after_instruction` after every instruction of
 //! a task that runs one instruction at a time (breakpoints, trace, memory watches).
 
 use std::collections::BTreeMap;

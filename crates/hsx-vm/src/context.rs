@@ -122,7 +122,7 @@ pub struct Layout {
 /// Borrow a context's register bank and window out of VM RAM, disjointly.
 ///
 /// This is the only way the interpreter and tools reach registers: through `reg_base`.
-/// It runs at every VM call: [`Placement::of`] checks the record, [`Placement::carve`]
+/// It runs at every [`crate::run`] call: `Placement::of` checks the record, `Placement::carve`
 /// borrows the two arenas.
 #[inline]
 pub fn split_ram<'r>(
