@@ -78,6 +78,34 @@ fn max_steps_stops_an_endless_loop_with_124() {
 }
 
 #[test]
+fn endless_tasks_at_quantum_one_share_the_steps_in_core_level_runs() {
+    let spin = format!("{DATA}/spin.mvasm");
+    let out = hsx(&[
+        "run",
+        "--clock",
+        "virtual",
+        "--max-steps",
+        "100000",
+        "--json",
+        &spin,
+        &spin,
+    ]);
+    assert_eq!(out.status.code(), Some(124));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scheduler = &doc["scheduler"];
+    assert_eq!(scheduler["steps"], 100_000);
+    // The level was handed to the VM core, which switched after every instruction.
+    assert!(scheduler["core_runs"].as_u64().unwrap() > 0, "{scheduler}");
+    assert!(
+        scheduler["switches"].as_u64().unwrap() >= 99_000,
+        "{scheduler}"
+    );
+    for task in doc["tasks"].as_array().unwrap() {
+        assert_eq!(task["steps"], 50_000, "{task}");
+    }
+}
+
+#[test]
 fn tasks_waiting_on_each_other_deadlock_with_122() {
     let out = hsx(&[
         "run",

@@ -91,6 +91,7 @@ pub fn json_report(
             "steps": totals.steps,
             "spawned": totals.spawned,
             "reaped": totals.reaped,
+            "core_runs": totals.core_runs,
             "pids": per_pid,
         },
     })
