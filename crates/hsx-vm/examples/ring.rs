@@ -3,12 +3,11 @@
 //! instruction; `ring 1 STEPS PROGRAM single` runs one context with `run` instead.
 //! PROGRAM is `loop` (ADD; SUB; JMP), `mov` (MOV; JMP), `alu` (five ALU ops; JMP),
 //! `ldst` (ST; LD; ADD; CMP; JNZ), `count` (the counting loop of BENCHMARKS.md §1) or
-//! `fib` (recursive fib(32)). BENCHMARKS.md §2 uses it to show how much the time per step
+//! `fib` (recursive fib(40)). BENCHMARKS.md §2 uses it to show how much the time per step
 //! depends on the instruction mix.
 #[path = "../benches/programs/mod.rs"]
 mod programs;
 
-use hsx_isa::{Opcode, encode};
 use hsx_vm::{Context, Layout, Member, Program};
 
 fn main() {
@@ -20,38 +19,9 @@ fn main() {
         .unwrap_or(10_000_000);
     let which = args.next().unwrap_or_else(|| "loop".into());
     let single = args.next().as_deref() == Some("single");
-    let program = match which.as_str() {
-        "fib" => programs::fibonacci(32),
-        "count" => programs::counting_loop(u32::MAX),
-        "alu" => Program::from_words(&[
-            encode::ldi(3, 1),
-            encode::rrr(Opcode::Add, 2, 2, 1),
-            encode::rr(Opcode::Mov, 5, 2),
-            encode::rrr(Opcode::Sub, 1, 1, 3),
-            encode::rrr(Opcode::And, 6, 5, 3),
-            encode::rrr(Opcode::Xor, 7, 7, 5),
-            encode::jump(Opcode::Jmp, 4),
-        ]),
-        "ldst" => Program::from_words(&[
-            encode::ldi(3, 1),
-            encode::store(Opcode::St, 4, 0x10, 2),
-            encode::load(Opcode::Ld, 5, 4, 0x10),
-            encode::rrr(Opcode::Add, 2, 2, 5),
-            encode::rrr(Opcode::Cmp, 0, 2, 3),
-            encode::jump(Opcode::Jnz, 4),
-            encode::jump(Opcode::Jmp, 4),
-        ]),
-        "mov" => Program::from_words(&[
-            encode::ldi(3, 1),
-            encode::rr(Opcode::Mov, 5, 6),
-            encode::jump(Opcode::Jmp, 4),
-        ]),
-        _ => Program::from_words(&[
-            encode::ldi(3, 1),
-            encode::rrr(Opcode::Add, 2, 2, 1),
-            encode::rrr(Opcode::Sub, 1, 1, 3),
-            encode::jump(Opcode::Jmp, 4),
-        ]),
+    let Some(program) = programs::mix(&which) else {
+        eprintln!("unknown program {which}: loop, mov, alu, ldst, count or fib");
+        std::process::exit(2);
     };
     // Banks first, then 4 KiB windows.
     const WINDOW: u32 = 0x1000;

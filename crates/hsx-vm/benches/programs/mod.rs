@@ -1,5 +1,7 @@
-//! The two benchmark programs of BENCHMARKS.md as code words, shared by the criterion
-//! bench (`benches/interpreter.rs`) and the profiling probe (`examples/spin.rs`).
+//! The benchmark programs of BENCHMARKS.md as code words, shared by the criterion benches
+//! (`benches/interpreter.rs`, `benches/ring.rs`) and the probes (`examples/spin.rs`,
+//! `examples/ring.rs`); each of them uses some of the programs.
+#![allow(dead_code)]
 
 use hsx_isa::{Opcode, encode};
 use hsx_vm::Program;
@@ -42,4 +44,45 @@ pub fn fibonacci(n: i32) -> Program {
         encode::rrr(Opcode::Add, 0, 0, 2), // 0x48
         encode::ret(),                     // 0x4C
     ])
+}
+
+/// The instruction mixes of the round-robin benchmarks (BENCHMARKS.md §2), by name:
+/// `loop` (ADD; SUB; JMP), `mov` (MOV; JMP), `alu` (five ALU ops; JMP), `ldst` (ST; LD;
+/// ADD; CMP; JNZ), `count` ([`counting_loop`] without end) and `fib` (fib(40)). All run
+/// far longer than a benchmark's steps.
+pub fn mix(name: &str) -> Option<Program> {
+    Some(match name {
+        "loop" => Program::from_words(&[
+            encode::ldi(3, 1),
+            encode::rrr(Opcode::Add, 2, 2, 1),
+            encode::rrr(Opcode::Sub, 1, 1, 3),
+            encode::jump(Opcode::Jmp, 4),
+        ]),
+        "mov" => Program::from_words(&[
+            encode::ldi(3, 1),
+            encode::rr(Opcode::Mov, 5, 6),
+            encode::jump(Opcode::Jmp, 4),
+        ]),
+        "alu" => Program::from_words(&[
+            encode::ldi(3, 1),
+            encode::rrr(Opcode::Add, 2, 2, 1),
+            encode::rr(Opcode::Mov, 5, 2),
+            encode::rrr(Opcode::Sub, 1, 1, 3),
+            encode::rrr(Opcode::And, 6, 5, 3),
+            encode::rrr(Opcode::Xor, 7, 7, 5),
+            encode::jump(Opcode::Jmp, 4),
+        ]),
+        "ldst" => Program::from_words(&[
+            encode::ldi(3, 1),
+            encode::store(Opcode::St, 4, 0x10, 2),
+            encode::load(Opcode::Ld, 5, 4, 0x10),
+            encode::rrr(Opcode::Add, 2, 2, 5),
+            encode::rrr(Opcode::Cmp, 0, 2, 3),
+            encode::jump(Opcode::Jnz, 4),
+            encode::jump(Opcode::Jmp, 4),
+        ]),
+        "count" => counting_loop(u32::MAX),
+        "fib" => fibonacci(40),
+        _ => return None,
+    })
 }
