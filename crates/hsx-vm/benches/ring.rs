@@ -5,37 +5,16 @@
 mod programs;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hsx_vm::{Context, Exit, Layout, Member, Program};
+use hsx_vm::Exit;
 
 const STEPS: u64 = 1_000_000;
-const WINDOW: u32 = 0x1000;
-
-/// VM RAM and `k` contexts running `program`: banks first, then 4 KiB windows.
-fn contexts(program: &Program, k: u32) -> (Vec<u32>, Vec<Member<&Program>>) {
-    let windows = 0x100 + 64 * k;
-    let ram = vec![0u32; ((windows + WINDOW * k) / 4) as usize];
-    let members = (0..k)
-        .map(|j| {
-            let layout = Layout {
-                reg_base: 0x100 + 64 * j,
-                window_base: windows + WINDOW * j,
-                window_size: WINDOW,
-                stack_top: WINDOW,
-                stack_limit: WINDOW / 2,
-            };
-            Member::new(Context::new(0, layout), 1, program)
-        })
-        .collect();
-    (ram, members)
-}
-
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("ring_quantum1");
     group.sample_size(20);
     group.throughput(Throughput::Elements(STEPS));
     for name in ["loop", "mov", "ldst", "fib"] {
         let program = programs::mix(name).expect("a known mix");
-        let (mut ram, mut members) = contexts(&program, 1);
+        let (mut ram, mut members) = programs::ring(&program, 1);
         group.bench_function(BenchmarkId::new(name, "single"), |b| {
             b.iter(|| {
                 let r = hsx_vm::run(&mut members[0].ctx, &mut ram, &program, STEPS);
@@ -43,7 +22,7 @@ fn bench(c: &mut Criterion) {
             })
         });
         for k in [2u32, 10, 1_000] {
-            let (mut ram, mut members) = contexts(&program, k);
+            let (mut ram, mut members) = programs::ring(&program, k);
             let mut log = vec![0u32; 1024];
             group.bench_function(BenchmarkId::new(name, k), |b| {
                 b.iter(|| {

@@ -8,8 +8,6 @@
 #[path = "../benches/programs/mod.rs"]
 mod programs;
 
-use hsx_vm::{Context, Layout, Member, Program};
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let k: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(2);
@@ -23,22 +21,7 @@ fn main() {
         eprintln!("unknown program {which}: loop, mov, alu, ldst, count or fib");
         std::process::exit(2);
     };
-    // Banks first, then 4 KiB windows.
-    const WINDOW: u32 = 0x1000;
-    let windows = 0x100 + 64 * k as u32;
-    let mut ram = vec![0u32; ((windows + WINDOW * k as u32) / 4) as usize];
-    let mut members: Vec<Member<&Program>> = (0..k as u32)
-        .map(|j| {
-            let layout = Layout {
-                reg_base: 0x100 + 64 * j,
-                window_base: windows + WINDOW * j,
-                window_size: WINDOW,
-                stack_top: WINDOW,
-                stack_limit: WINDOW / 2,
-            };
-            Member::new(Context::new(0, layout), 1, &program)
-        })
-        .collect();
+    let (mut ram, mut members) = programs::ring(&program, k as u32);
     let mut log = vec![0u32; 1024];
     let t = std::time::Instant::now();
     let (exit, retired) = if single {

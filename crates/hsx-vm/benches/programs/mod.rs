@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use hsx_isa::{Opcode, encode};
-use hsx_vm::Program;
+use hsx_vm::{Context, Layout, Member, Program};
 
 /// `R1 = n; loop: ADD R2,R2,R1; SUB R1,R1,R3; JNZ loop; RET`.
 pub fn counting_loop(n: u32) -> Program {
@@ -85,4 +85,25 @@ pub fn mix(name: &str) -> Option<Program> {
         "fib" => fibonacci(40),
         _ => return None,
     })
+}
+
+/// VM RAM and `k` quantum-1 ring members running `program`: banks first, then 4 KiB
+/// windows.
+pub fn ring(program: &Program, k: u32) -> (Vec<u32>, Vec<Member<&Program>>) {
+    const WINDOW: u32 = 0x1000;
+    let windows = 0x100 + 64 * k;
+    let ram = vec![0u32; ((windows + WINDOW * k) / 4) as usize];
+    let members = (0..k)
+        .map(|j| {
+            let layout = Layout {
+                reg_base: 0x100 + 64 * j,
+                window_base: windows + WINDOW * j,
+                window_size: WINDOW,
+                stack_top: WINDOW,
+                stack_limit: WINDOW / 2,
+            };
+            Member::new(Context::new(0, layout), 1, program)
+        })
+        .collect();
+    (ram, members)
 }
