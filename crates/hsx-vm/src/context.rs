@@ -152,11 +152,6 @@ impl Checked {
         Checked(Placement::of(ctx, ram.len()))
     }
 
-    /// The error that stops the record from running, if any.
-    pub fn error(&self) -> Option<LayoutError> {
-        self.0.err()
-    }
-
     /// Borrow the bank and the window out of `ram`.
     #[inline(always)]
     pub(crate) fn carve<'r>(

@@ -124,11 +124,12 @@ pub fn step(ctx: &mut Context, ram: &mut [u32], program: &Program) -> RunResult 
 
 /// Every op's semantics, written once and expanded into each driver loop
 /// ([`Core::execute`] and the round-robin loops of `ring.rs` and `lanes.rs`), so each
-/// driver keeps straight-line control flow from the handlers back to its loop head. The driver passes its core, the op, its
-/// index and the sentinel index, and defines three local macros: `next!()` continues at
-/// `$ip` (already updated), `far!(address)` continues at a byte address that still has
-/// to be validated, `stop!(exit)` ends the run. An op that falls out of the match has
-/// retired nothing yet: the driver retires it and continues at `$ip + 1`.
+/// driver keeps straight-line control flow from the handlers back to its loop head. The
+/// driver passes its core, the op, its index and the sentinel index, and defines three
+/// local macros: `next!()` continues at `$ip` (already updated), `far!(address)`
+/// continues at a byte address that still has to be validated, `stop!(exit)` ends the
+/// run. An op that falls out of the match has retired nothing yet: the driver retires it
+/// and continues at `$ip + 1`.
 macro_rules! dispatch {
     ($core:ident, $op:ident, $ip:ident, $end:ident) => {
         match $op.kind {
@@ -854,6 +855,80 @@ mod tests {
             vm.run(1).exit,
             Exit::Layout(crate::LayoutError::Misaligned)
         ));
+    }
+
+    /// Services MBX SEND (module 5, function 2) by writing 99 to R0 and leaves `more`
+    /// instructions to the run; every other call traps.
+    struct SendTo99 {
+        more: u64,
+        calls: u32,
+    }
+
+    impl crate::Supervisor for SendTo99 {
+        fn svc(
+            &mut self,
+            module: u8,
+            function: u8,
+            regs: &mut [u32; 16],
+            _: &mut [u8],
+            _: u64,
+        ) -> Option<u64> {
+            self.calls += 1;
+            ((module, function) == (5, 2)).then(|| {
+                regs[0] = 99u32.to_le();
+                self.more
+            })
+        }
+    }
+
+    #[test]
+    fn a_serviced_call_goes_on_in_the_run_and_others_trap() {
+        let words = [
+            encode::svc(5, 2),
+            encode::ldi(1, 7),
+            encode::svc(6, 1),
+            encode::ret(),
+        ];
+        let mut vm = vm(&words);
+        let checked = crate::Checked::new(&vm.ctx, &vm.ram);
+        let program = Program::from_words(&words);
+        let mut sup = SendTo99 {
+            more: 100,
+            calls: 0,
+        };
+        let r = crate::run_checked(&mut vm.ctx, &checked, &mut vm.ram, &program, 10, &mut sup);
+        // SEND serviced in the run, LDI, then YIELD (6, 1) traps.
+        assert_eq!(
+            (r.exit, r.retired, sup.calls),
+            (
+                Exit::Trap {
+                    module: 6,
+                    function: 1
+                },
+                3,
+                2
+            )
+        );
+        assert_eq!(
+            (vm.regs()[0], vm.regs()[1], vm.ctx.pc, vm.ctx.steps),
+            (99, 7, 12, 3)
+        );
+
+        // A supervisor that leaves nothing ends the run with the budget.
+        let mut vm2 = self::vm(&words);
+        let mut sup = SendTo99 { more: 0, calls: 0 };
+        let r = crate::run_checked(&mut vm2.ctx, &checked, &mut vm2.ram, &program, 10, &mut sup);
+        assert_eq!((r.exit, r.retired, vm2.ctx.pc), (Exit::Budget, 1, 4));
+
+        // A record checked as not fitting reports its layout error and runs nothing.
+        let mut bad = vm2.ctx;
+        bad.reg_base = bad.stack_base;
+        let checked = crate::Checked::new(&bad, &vm2.ram);
+        let r = crate::run_checked(&mut bad, &checked, &mut vm2.ram, &program, 10, &mut sup);
+        assert_eq!(
+            (r.exit, r.retired),
+            (Exit::Layout(crate::LayoutError::Overlap), 0)
+        );
     }
 
     #[test]
