@@ -719,7 +719,7 @@ impl Executive {
                     } else {
                         max - executed
                     };
-                    if let Some(run) = self.run_level(level, slot, budget) {
+                    if let Some(run) = self.run_level_in_core(level, slot, budget) {
                         executed += run.retired;
                         match run.current {
                             Some(current) => break 'turn (current, run.exit),
@@ -808,19 +808,6 @@ impl Executive {
             }
         }
         self.outcome(executed, Stop::Budget)
-    }
-
-    /// [`Executive::run_level_in_core`], kept out of the scheduler loop: a round-robin
-    /// run is long, and inlined its code would crowd the registers of the turn-by-turn
-    /// path (the one a mailbox exchange takes).
-    #[inline(never)]
-    fn run_level(
-        &mut self,
-        level: u8,
-        head: Slot,
-        budget: u64,
-    ) -> Option<crate::round_robin::RingOutcome> {
-        self.run_level_in_core(level, head, budget)
     }
 
     /// A run that ended in a BRK, the task's exit or a fault: out of line, like the

@@ -59,6 +59,11 @@ impl Executive {
     /// round robin inside the VM core for up to `budget` instructions. `None` (nothing
     /// ran) when the level is not worth it or a task needs single steps (breakpoints,
     /// watches, step tracing).
+    ///
+    /// Never inlined into the scheduler loop: a round-robin run is long, and inlined its
+    /// code would crowd the registers of the turn-by-turn path (the one a mailbox
+    /// exchange takes).
+    #[inline(never)]
     pub(crate) fn run_level_in_core(
         &mut self,
         level: u8,
