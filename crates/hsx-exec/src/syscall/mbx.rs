@@ -12,7 +12,7 @@ use hsx_mailbox::{
 
 use hsx_vm::{Context, REGISTERS};
 
-use super::{ARGS, low16, window_range};
+use super::{ARGS, args_of, low16, window_range};
 use crate::clock::Clock;
 use crate::executive::Executive;
 use crate::sched::Slot;
@@ -93,11 +93,7 @@ fn send(
     let (handle, len) = (low16(regs[1]) as u16, low16(regs[3]) as u16);
     let (flags, channel) = (low16(regs[4]) as u16, low16(regs[5]) as u16);
     let r = mbx.send_as(actor, handle, data, len, flags, channel, now);
-    let results = match r {
-        Ok(sent) => [0, u32::from(sent.length)],
-        Err(s) => [s.code(), 0],
-    };
-    (r, results)
+    (r, pair(r.map(|sent| u32::from(sent.length))))
 }
 
 /// Services MBX SEND inside a VM run ([`hsx_vm::Supervisor`]): a SEND completes at once,
@@ -153,7 +149,7 @@ impl SendInRun<'_> {
     /// around the call.
     #[inline(never)]
     fn send(&mut self, regs: &mut [u32; REGISTERS], window: &[u8], left: u64) -> Option<u64> {
-        let args: [u32; ARGS] = std::array::from_fn(|i| u32::from_le(regs[i]));
+        let args = args_of(regs);
         let (ptr, len) = (low16(args[2]) as usize, low16(args[3]) as usize);
         let now = self.clock.now_ms();
         let woken_before = self.mbx.completion_count();
@@ -417,8 +413,14 @@ fn status(r: Result<(), Status>) -> u32 {
 }
 
 fn set_pair(exec: &mut Executive, ctx: &Context, r: Result<u32, Status>) {
+    exec.set_results_in(ctx, &pair(r));
+}
+
+/// R0 and R1 of a call that returns one value: `(0, value)` or `(status, 0)`.
+#[inline(always)]
+fn pair(r: Result<u32, Status>) -> [u32; 2] {
     match r {
-        Ok(v) => exec.set_results_in(ctx, &[0, v]),
-        Err(s) => exec.set_results_in(ctx, &[s.code(), 0]),
+        Ok(v) => [0, v],
+        Err(s) => [s.code(), 0],
     }
 }

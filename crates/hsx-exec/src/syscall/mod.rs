@@ -63,7 +63,7 @@ impl Executive {
     /// [`Executive::args`] of the task whose context record is `ctx`.
     pub(crate) fn args_in(&self, ctx: &Context) -> [u32; ARGS] {
         match register_bank(ctx, self.ram.words()) {
-            Ok(bank) => std::array::from_fn(|i| u32::from_le(bank[i])),
+            Ok(bank) => args_of(bank),
             Err(_) => [0; ARGS],
         }
     }
@@ -123,6 +123,12 @@ pub(crate) fn window_range(ctx: &Context, ptr: u32, len: u32) -> Option<(u32, u3
 
 /// Registers that carry system call arguments: R0..R5 (`syscalls.md` §1.3).
 pub(crate) const ARGS: usize = 6;
+
+/// The argument registers of a register bank (stored little-endian).
+#[inline(always)]
+pub(crate) fn args_of(bank: &[u32; hsx_vm::REGISTERS]) -> [u32; ARGS] {
+    std::array::from_fn(|i| u32::from_le(bank[i]))
+}
 
 /// `R & 0xFFFF`: pointers, lengths, pids, timeouts (`syscalls.md` §1.4).
 pub(crate) fn low16(r: u32) -> u32 {
