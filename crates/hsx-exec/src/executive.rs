@@ -212,6 +212,9 @@ pub struct SchedCounters {
     /// Times a ready level was run in round robin inside the VM core (diagnostic: the
     /// result is the same as running it turn by turn).
     pub core_runs: u64,
+    /// System calls serviced inside a VM run without leaving it (diagnostic: the result
+    /// is the same as trapping them).
+    pub calls_in_run: u64,
 }
 
 /// The executive.
@@ -763,6 +766,7 @@ impl Executive {
                 let retired = result.retired;
                 task.turn_left = task.turn_left.saturating_sub(retired as u32);
                 task.counters.mailbox_steps += serviced;
+                self.counters.calls_in_run += serviced;
                 let tracing = task.trace;
                 executed += retired;
                 self.counters.steps += retired;

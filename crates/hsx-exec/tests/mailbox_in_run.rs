@@ -65,11 +65,13 @@ main:
     )
 }
 
-/// Everything scheduling decides, as seen from outside.
+/// Everything scheduling decides, as seen from outside, and the number of calls
+/// serviced inside VM runs.
 type Observed = (
     Vec<(u64, u32, String, u32)>,
     Vec<String>,
     Vec<(u32, Option<[u32; 16]>, String)>,
+    u64,
 );
 
 /// Spawn `tasks` (source, priority, quantum), step in chunks of `chunk` up to `total`.
@@ -119,13 +121,16 @@ fn observe(svc_events: bool, tasks: &[(String, u8, u32)], chunk: u64, total: u64
             )
         })
         .collect();
-    (trace, states, tasks)
+    (trace, states, tasks, exec.counters().calls_in_run)
 }
 
 fn same_both_ways(tasks: &[(String, u8, u32)]) {
     for (chunk, total) in [(1, 400), (7, 3000), (1000, 20_000), (u64::MAX, 20_000)] {
         let trapped = observe(true, tasks, chunk, total);
         let in_run = observe(false, tasks, chunk, total);
+        // Only the second run serviced SENDs in the VM run.
+        assert_eq!(trapped.3, 0, "chunk {chunk}");
+        assert!(in_run.3 > 0, "no SEND was serviced in a run, chunk {chunk}");
         assert_eq!(in_run.0, trapped.0, "trace, chunk {chunk}");
         assert_eq!(in_run.1, trapped.1, "task_state events, chunk {chunk}");
         assert_eq!(in_run.2, trapped.2, "tasks, chunk {chunk}");

@@ -92,6 +92,7 @@ pub fn json_report(
             "spawned": totals.spawned,
             "reaped": totals.reaped,
             "core_runs": totals.core_runs,
+            "calls_in_run": totals.calls_in_run,
             "pids": per_pid,
         },
     })
