@@ -364,6 +364,48 @@ mod tests {
     use super::{address_order, turns_of};
     use alloc::vec::Vec;
 
+    /// Two members running `ADD; JMP` (banks at 0x100 and 0x140, windows from 0x200).
+    fn pair(windows: [u32; 2]) -> (Vec<u32>, [crate::Context; 2], crate::Program) {
+        use hsx_isa::{Opcode, encode};
+        let program = crate::Program::from_words(&[
+            encode::rrr(Opcode::Add, 2, 2, 1),
+            encode::jump(Opcode::Jmp, 0),
+        ]);
+        let ctx = |j: u32| {
+            crate::Context::new(
+                0,
+                crate::Layout {
+                    reg_base: 0x100 + 0x40 * j,
+                    window_base: windows[j as usize],
+                    window_size: 0x100,
+                    stack_top: 0x100,
+                    stack_limit: 0x80,
+                },
+            )
+        };
+        (alloc::vec![0u32; 0x400 / 4], [ctx(0), ctx(1)], program)
+    }
+
+    fn lanes_run(windows: [u32; 2]) -> Option<crate::RingRun> {
+        let (mut ram, ctxs, program) = pair(windows);
+        let mut members = ctxs.map(|c| {
+            let mut m = crate::Member::new(c, 1, &program);
+            m.placement = crate::context::Placement::of(&c, ram.len()).unwrap();
+            m
+        });
+        super::run_quantum_one(&mut members, &mut ram, 0, 10, &mut [])
+    }
+
+    #[test]
+    fn disjoint_members_run_on_lanes_and_a_shared_window_falls_back() {
+        let run = lanes_run([0x200, 0x300]).expect("disjoint arenas run on lanes");
+        assert_eq!(
+            (run.exit, run.retired, run.turns),
+            (crate::Exit::Budget, 10, 10)
+        );
+        assert!(lanes_run([0x200, 0x200]).is_none());
+    }
+
     #[test]
     fn arenas_come_in_address_order_however_they_arrive() {
         let sorted: Vec<u64> = (0..8).map(|n| n * 10).collect();
