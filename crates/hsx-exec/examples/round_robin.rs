@@ -6,6 +6,12 @@
 //! dispatch the same instruction kind (easy for the host's branch predictor once there
 //! are more than a few tasks). `phased` starts task k with k % 3 extra instructions, so
 //! neighbours are at different points of the loop.
+//!
+//! `round_robin N STEPS [phased] ratio [ROUNDS]` measures the N tasks against a lone task
+//! in another executive, alternately: ROUNDS (default 40) times, STEPS of the lone task,
+//! then STEPS of the N tasks. It prints the median of the per-round throughput ratios and
+//! their spread; both halves of a round run within milliseconds of each other, so the
+//! host's changes of speed cancel out.
 use hsx_exec::{ClockMode, Config, Executive, SpawnOptions};
 
 fn main() {
@@ -15,7 +21,10 @@ fn main() {
         .next()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000_000);
-    let phased = args.next().as_deref() == Some("phased");
+    let rest: Vec<String> = args.collect();
+    let phased = rest.iter().any(|a| a == "phased");
+    let ratio = rest.iter().any(|a| a == "ratio");
+    let rounds: usize = rest.iter().find_map(|a| a.parse().ok()).unwrap_or(40);
     let images: Vec<Vec<u8>> = (0..3)
         .map(|phase| {
             let source = format!(
@@ -26,15 +35,18 @@ fn main() {
                 .expect("assembles")
         })
         .collect();
-    let mut exec = Executive::new(Config {
-        clock: ClockMode::Virtual,
-        ram_bytes: Some(1 << 30),
-        mailbox_limits: Some(hsx_exec::mailbox::Limits {
-            max_descriptors: 40_960,
-            ..hsx_exec::mailbox::Limits::HOST
-        }),
-        ..Config::default()
-    });
+    let executive = || {
+        Executive::new(Config {
+            clock: ClockMode::Virtual,
+            ram_bytes: Some(1 << 30),
+            mailbox_limits: Some(hsx_exec::mailbox::Limits {
+                max_descriptors: 40_960,
+                ..hsx_exec::mailbox::Limits::HOST
+            }),
+            ..Config::default()
+        })
+    };
+    let mut exec = executive();
     for k in 0..n {
         let image = if phased {
             &images[(k % 3) as usize]
@@ -43,6 +55,32 @@ fn main() {
         };
         exec.spawn_bytes(image, SpawnOptions::default())
             .expect("spawns");
+    }
+    if ratio {
+        let mut alone = executive();
+        alone
+            .spawn_bytes(&images[0], SpawnOptions::default())
+            .expect("spawns");
+        let per_step = |exec: &mut Executive| {
+            let t = std::time::Instant::now();
+            let out = exec.step(steps);
+            t.elapsed().as_secs_f64() / out.executed as f64
+        };
+        let mut ratios: Vec<f64> = (0..rounds)
+            .map(|_| per_step(&mut alone) / per_step(&mut exec))
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let pct = |q: usize| 100.0 * ratios[(ratios.len() - 1) * q / 100];
+        println!(
+            "{n} tasks{}: {:.0} % of a lone task's throughput (median of {rounds} rounds; quartiles {:.0}-{:.0} %, range {:.0}-{:.0} %)",
+            if phased { " (phased)" } else { "" },
+            pct(50),
+            pct(25),
+            pct(75),
+            pct(0),
+            pct(100)
+        );
+        return;
     }
     let t = std::time::Instant::now();
     let out = exec.step(steps);

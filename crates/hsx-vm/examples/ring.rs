@@ -5,6 +5,12 @@
 //! `ldst` (ST; LD; ADD; CMP; JNZ), `count` (the counting loop of BENCHMARKS.md §1) or
 //! `fib` (recursive fib(40)). BENCHMARKS.md §2 uses it to show how much the time per step
 //! depends on the instruction mix.
+//!
+//! `ring K STEPS PROGRAM ratio [ROUNDS]` measures round robin against one context
+//! alternately: ROUNDS (default 40) times, STEPS on one context then STEPS round the K
+//! contexts, each continuing where it stopped. It prints the median of the per-round
+//! throughput ratios and their spread. Because both halves of a round run within a
+//! few milliseconds of each other, the host's changes of speed cancel out.
 #[path = "../benches/programs/mod.rs"]
 mod programs;
 
@@ -16,13 +22,40 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000_000);
     let which = args.next().unwrap_or_else(|| "loop".into());
-    let single = args.next().as_deref() == Some("single");
+    let mode = args.next();
+    let single = mode.as_deref() == Some("single");
+    let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(40);
     let Some(program) = programs::mix(&which) else {
         eprintln!("unknown program {which}: loop, mov, alu, ldst, count or fib");
         std::process::exit(2);
     };
     let (mut ram, mut members) = programs::ring(&program, k as u32);
     let mut log = vec![0u32; 1024];
+    if mode.as_deref() == Some("ratio") {
+        let (mut one_ram, mut one) = programs::ring(&program, 1);
+        let mut ratios: Vec<f64> = (0..rounds)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let r = hsx_vm::run(&mut one[0].ctx, &mut one_ram, &program, steps);
+                let alone = t.elapsed().as_secs_f64() / r.retired as f64;
+                let t = std::time::Instant::now();
+                let r = hsx_vm::run_ring(&mut members, &mut ram, 0, 0, steps, &mut log);
+                let shared = t.elapsed().as_secs_f64() / r.retired as f64;
+                alone / shared
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let pct = |q: usize| 100.0 * ratios[(ratios.len() - 1) * q / 100];
+        println!(
+            "{which}, {k} contexts: {:.0} % of one context's throughput (median of {rounds} rounds; quartiles {:.0}-{:.0} %, range {:.0}-{:.0} %)",
+            pct(50),
+            pct(25),
+            pct(75),
+            pct(0),
+            pct(100)
+        );
+        return;
+    }
     let t = std::time::Instant::now();
     let (exit, retired) = if single {
         let r = hsx_vm::run(&mut members[0].ctx, &mut ram, &program, steps);

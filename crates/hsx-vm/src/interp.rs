@@ -125,13 +125,15 @@ pub fn step(ctx: &mut Context, ram: &mut [u32], program: &Program) -> RunResult 
 /// Every op's semantics, written once and expanded into each driver loop
 /// ([`Core::execute`] and the round-robin loops of `ring.rs` and `lanes.rs`), so each
 /// driver keeps straight-line control flow from the handlers back to its loop head. The
-/// driver passes its core, the op, its index and the sentinel index, and defines three
+/// driver passes its core, the op, its index, the sentinel index and the place that
+/// counts its budget down (`core.left`, or a local that a driver running one
+/// instruction a turn keeps constant so the arithmetic folds away), and defines three
 /// local macros: `next!()` continues at `$ip` (already updated), `far!(address)`
 /// continues at a byte address that still has to be validated, `stop!(exit)` ends the
 /// run. An op that falls out of the match has retired nothing yet: the driver retires it
 /// and continues at `$ip + 1`.
 macro_rules! dispatch {
-    ($core:ident, $op:ident, $ip:ident, $end:ident) => {
+    ($core:ident, $op:ident, $ip:ident, $end:ident, $left:expr) => {
         match $op.kind {
             Kind::Ldi => $core.set($op.rd, $op.imm),
             Kind::Ld => match $core.load::<4>(ea!($core, $op)) {
@@ -237,12 +239,12 @@ macro_rules! dispatch {
                 (((a as i32) >> s) as u32, (a >> (s - 1)) & 1)
             }),
             Kind::Jmp => {
-                $core.left -= 1;
+                $left -= 1;
                 $ip = $op.imm as usize;
                 next!();
             }
             Kind::Jz => {
-                $core.left -= 1;
+                $left -= 1;
                 $ip = if $core.flags.zero() {
                     $op.imm as usize
                 } else {
@@ -251,7 +253,7 @@ macro_rules! dispatch {
                 next!();
             }
             Kind::Jnz => {
-                $core.left -= 1;
+                $left -= 1;
                 $ip = if $core.flags.zero() {
                     $ip + 1
                 } else {
@@ -260,29 +262,29 @@ macro_rules! dispatch {
                 next!();
             }
             Kind::JmpFar => {
-                $core.left -= 1;
+                $left -= 1;
                 far!($op.imm);
             }
             Kind::JzFar => {
                 if $core.flags.zero() {
-                    $core.left -= 1;
+                    $left -= 1;
                     far!($op.imm);
                 }
             }
             Kind::JnzFar => {
                 if !$core.flags.zero() {
-                    $core.left -= 1;
+                    $left -= 1;
                     far!($op.imm);
                 }
             }
-            Kind::AddJz => fused!($core, $ip, $op.imm, $core.add($op.rd, $op.rs1, $op.rs2), ==),
-            Kind::AddJnz => fused!($core, $ip, $op.imm, $core.add($op.rd, $op.rs1, $op.rs2), !=),
-            Kind::SubJz => fused!($core, $ip, $op.imm, $core.sub($op.rd, $op.rs1, $op.rs2), ==),
-            Kind::SubJnz => fused!($core, $ip, $op.imm, $core.sub($op.rd, $op.rs1, $op.rs2), !=),
-            Kind::CmpJz => fused!($core, $ip, $op.imm, $core.cmp($op.rs1, $op.rs2), ==),
-            Kind::CmpJnz => fused!($core, $ip, $op.imm, $core.cmp($op.rs1, $op.rs2), !=),
-            Kind::AndJz => fused!($core, $ip, $op.imm, $core.and($op.rd, $op.rs1, $op.rs2), ==),
-            Kind::AndJnz => fused!($core, $ip, $op.imm, $core.and($op.rd, $op.rs1, $op.rs2), !=),
+            Kind::AddJz => fused!($core, $ip, $op.imm, $core.add($op.rd, $op.rs1, $op.rs2), ==, $left),
+            Kind::AddJnz => fused!($core, $ip, $op.imm, $core.add($op.rd, $op.rs1, $op.rs2), !=, $left),
+            Kind::SubJz => fused!($core, $ip, $op.imm, $core.sub($op.rd, $op.rs1, $op.rs2), ==, $left),
+            Kind::SubJnz => fused!($core, $ip, $op.imm, $core.sub($op.rd, $op.rs1, $op.rs2), !=, $left),
+            Kind::CmpJz => fused!($core, $ip, $op.imm, $core.cmp($op.rs1, $op.rs2), ==, $left),
+            Kind::CmpJnz => fused!($core, $ip, $op.imm, $core.cmp($op.rs1, $op.rs2), !=, $left),
+            Kind::AndJz => fused!($core, $ip, $op.imm, $core.and($op.rd, $op.rs1, $op.rs2), ==, $left),
+            Kind::AndJnz => fused!($core, $ip, $op.imm, $core.and($op.rd, $op.rs1, $op.rs2), !=, $left),
             Kind::CallAbs | Kind::CallReg => {
                 let target = if $op.kind == Kind::CallAbs {
                     $op.imm
@@ -303,7 +305,7 @@ macro_rules! dispatch {
                 $core.sp = sp;
                 $core.set(15, sp);
                 $core.stack.call_depth += 1;
-                $core.left -= 1;
+                $left -= 1;
                 if target & 3 == 0 && ((target >> 2) as usize) < $end {
                     $ip = (target >> 2) as usize;
                     next!();
@@ -328,7 +330,7 @@ macro_rules! dispatch {
                 $core.sp += 4;
                 $core.set(15, $core.sp);
                 $core.stack.call_depth -= 1;
-                $core.left -= 1;
+                $left -= 1;
                 let target = u32::from_le_bytes(b);
                 if target & 3 == 0 && ((target >> 2) as usize) < $end {
                     $ip = (target >> 2) as usize;
@@ -370,7 +372,7 @@ macro_rules! dispatch {
             }
             Kind::Svc => {
                 $core.pc = (($ip as u32) << 2) + 4;
-                $core.left -= 1;
+                $left -= 1;
                 stop!(Exit::Trap {
                     module: ($op.imm >> 8) as u8 & 0xF,
                     function: $op.imm as u8,
@@ -379,7 +381,7 @@ macro_rules! dispatch {
             Kind::Brk => {
                 let pc = ($ip as u32) << 2;
                 $core.pc = pc + 4;
-                $core.left -= 1;
+                $left -= 1;
                 stop!(Exit::Break {
                     code: $op.imm as u8,
                     pc,
@@ -407,7 +409,7 @@ macro_rules! dispatch {
             }
             Kind::Ldi32 => {
                 $core.set($op.rd, $op.imm);
-                $core.left -= 1;
+                $left -= 1;
                 $ip += 2;
                 next!();
             }
@@ -436,10 +438,10 @@ pub(crate) use fault;
 /// same dispatch only if the budget covers it too (JZ: `==`, JNZ: `!=` zero), otherwise
 /// the op retires alone and the branch runs as its own op next time.
 macro_rules! fused {
-    ($core:ident, $ip:ident, $target:expr, $alu:expr, $cmp:tt) => {{
+    ($core:ident, $ip:ident, $target:expr, $alu:expr, $cmp:tt, $left:expr) => {{
         let r = $alu;
-        if $core.left >= 2 {
-            $core.left -= 2;
+        if $left >= 2 {
+            $left -= 2;
             $ip = if r $cmp 0 { $target as usize } else { $ip + 2 };
             next!();
         }
@@ -652,7 +654,7 @@ impl<'r> Core<'r> {
                     return Exit::Budget;
                 }
                 let op = ops[ip];
-                dispatch!(self, op, ip, end);
+                dispatch!(self, op, ip, end, self.left);
                 self.left -= 1;
                 ip += 1;
             };

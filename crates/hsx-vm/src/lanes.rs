@@ -23,55 +23,16 @@ use crate::interp::{Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
 use crate::program::{Kind, Op, Program};
 use crate::ring::{Member, RingRun};
 
-/// Kinds that move the PC or stop. A lane's op is dispatched from one of two copies of
-/// the dispatch, one for these kinds and one for the others, chosen by a conditional
-/// branch: the host predicts that branch from its history and each indirect jump then
-/// picks among fewer handlers. With one copy, how well the host predicted the next
-/// lane's handler depended on where the compiler had placed the handlers: MOV; JMP in
-/// two to ten lanes ran at 11-14 ns a step against 3.1-3.8 ns with two copies, and
-/// ST/LD/ADD/CMP/JNZ at 7-8 ns against 4-5 ns (`examples/ring.rs`, BENCHMARKS.md §2).
-const CONTROL: u64 = {
-    let kinds = [
-        Kind::Jmp,
-        Kind::Jz,
-        Kind::Jnz,
-        Kind::CallAbs,
-        Kind::CallReg,
-        Kind::Ret,
-        Kind::Svc,
-        Kind::Brk,
-        Kind::JmpFar,
-        Kind::JzFar,
-        Kind::JnzFar,
-        Kind::AddJz,
-        Kind::AddJnz,
-        Kind::SubJz,
-        Kind::SubJnz,
-        Kind::CmpJz,
-        Kind::CmpJnz,
-        Kind::AndJz,
-        Kind::AndJnz,
-        Kind::End,
-    ];
-    let mut mask = 0u64;
-    let mut i = 0;
-    while i < kinds.len() {
-        mask |= 1 << kinds[i] as u64;
-        i += 1;
-    }
-    mask
-};
-
-// Every kind is a bit of `CONTROL` (`Kind::End` is the last).
-const _: () = assert!((Kind::End as u32) < u64::BITS);
-
 /// Marks a lane whose next PC is in `core.pc` and still has to be validated (after a
 /// far branch, or at the start when the record's PC is not an op address).
 const UNCHECKED: usize = usize::MAX;
 
-/// How the rotation log holds an [`UNCHECKED`] op index while the run goes on (no op
-/// address is that high).
-const MARK: u32 = (UNCHECKED as u32) << 2;
+/// How the rotation log holds an [`UNCHECKED`] op index while the run goes on (no
+/// code has that many ops).
+const MARK: u32 = UNCHECKED as u32;
+
+/// Length of the log that stands in for the caller's when it keeps none.
+const SPARE_LOG: usize = 256;
 
 /// The op index of `pc` in code whose sentinel op is at `end`, or [`UNCHECKED`] if `pc`
 /// is not the address of an instruction (the lane faults when its turn comes).
@@ -130,15 +91,18 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     lanes.rotate_left(start);
 
     let (exit, at, turns) = run_lanes(&mut lanes, budget, rotations);
-    // A lane whose PC is unchecked after a rotation faults at its next turn, so only its
-    // last rotation can hold MARK, and its PC has not changed since.
+    // The log holds op indices: make them PCs. A lane whose PC is unchecked after a
+    // rotation faults at its next turn, so only its last rotation can hold MARK, and its
+    // PC has not changed since.
     if !rotations.is_empty() {
         let mask = rotations.len() - 1;
         for r in turns.saturating_sub(rotations.len() as u64)..turns {
             let slot = &mut rotations[r as usize & mask];
-            if *slot == MARK {
-                *slot = lanes[(r % k as u64) as usize].core.pc;
-            }
+            *slot = if *slot == MARK {
+                lanes[(r % k as u64) as usize].core.pc
+            } else {
+                *slot << 2
+            };
         }
     }
 
@@ -178,26 +142,58 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
 /// the exit, the lane whose turn is current (stopped, or next in line) and the number of
 /// rotations. Its own function, so that the loop has the host registers to itself.
 ///
-/// Two copies of the dispatch, for [`CONTROL`] kinds and the others, serve every lane.
-/// (One copy per lane for rings of two to four was tried too: it helped in one probe's
-/// binary and hurt in another's, as code placement decided.)
+/// The turns run in stretches that end where the log wraps or the budget ends, so a turn
+/// checks only whether its stretch is over. A turn's instruction budget
+/// is a local constant 1, so the handlers' budget arithmetic folds away; only a stop
+/// stores it in the lane. The log takes op indices, made PCs when the run ends.
+///
+/// Two copies of the dispatch, for kinds that move the PC or stop and the others, serve
+/// every lane: the host predicts the branch that picks one from its history, and each
+/// indirect jump then picks among fewer handlers. With one copy, how well the host
+/// predicted the next lane's handler depended on where the compiler had placed the
+/// handlers: MOV; JMP in two to ten lanes ran at 11-14 ns a step against 3.1-3.8 ns with
+/// two copies, and ST/LD/ADD/CMP/JNZ at 7-8 ns against 4-5 ns (`examples/ring.rs`,
+/// BENCHMARKS.md §2). (One copy per lane for rings of two to four was tried too: it
+/// helped in one probe's binary and hurt in another's, as code placement decided.)
+// Handlers count the budget down on paths that end the turn: those counts are dead
+// unless the turn stops.
+#[allow(unused_assignments)]
 #[inline(never)]
 fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exit, usize, u64) {
-    let log_mask = rotations.len().wrapping_sub(1);
-    // Turns begun so far; turn t runs lane t % k. Every turn but a stopping one ends in
-    // a rotation, so when the run ends this is the number of rotations.
+    let k = lanes.len();
+    let mut spare = [0u32; SPARE_LOG];
+    let log: &mut [u32] = if rotations.is_empty() {
+        &mut spare
+    } else {
+        rotations
+    };
+    let log_len = log.len();
+    // Turns begun before the current stretch; turn t runs lane t % k and logs at
+    // t % log_len. Every turn but a stopping one ends in a rotation, so when the run
+    // ends this is the number of rotations.
     let mut turns = 0u64;
+    // The lanes whose turns come next in this round.
+    let mut ring = lanes.iter_mut();
     let (exit, at) = 'run: loop {
-        for (j, lane) in lanes.iter_mut().enumerate() {
-            // Lane j's turn: one instruction (or the stop on it), then the rotation.
-            if turns == budget {
-                break 'run (Exit::Budget, j);
+        let logged = turns as usize & (log_len - 1);
+        let n = (budget - turns).min((log_len - logged) as u64) as usize;
+        if n == 0 {
+            break (Exit::Budget, (k - ring.len()) % k);
+        }
+        let mut slots = log[logged..logged + n].iter_mut();
+        while let Some(slot) = slots.next() {
+            if ring.len() == 0 {
+                ring = lanes.iter_mut();
             }
+            let Some(lane) = ring.next() else {
+                unreachable!("a ring has lanes")
+            };
+            // This lane's turn: one instruction (or the stop on it), then the rotation.
             let core = &mut lane.core;
             let ops = lane.ops;
             let end = ops.len() - 1;
             let mut ip = lane.ip;
-            core.left = 1;
+            let mut left = 1u64;
             'op: {
                 macro_rules! next {
                     () => {
@@ -215,8 +211,10 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
                 macro_rules! stop {
                     ($exit:expr) => {{
                         // Every stop has set `core.pc`.
+                        core.left = left;
                         lane.ip = UNCHECKED;
-                        break 'run ($exit, j);
+                        turns += (n - slots.len() - 1) as u64;
+                        break 'run ($exit, k - ring.len() - 1);
                     }};
                 }
                 let op = match ops.get(ip) {
@@ -229,20 +227,18 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
                         Err(exit) => stop!(exit),
                     },
                 };
-                if (CONTROL >> op.kind as u32) & 1 != 0 {
-                    dispatch!(core, op, ip, end);
+                if op.kind.moves_pc() {
+                    dispatch!(core, op, ip, end, left);
                 } else {
-                    dispatch!(core, op, ip, end);
+                    dispatch!(core, op, ip, end, left);
                 }
                 ip += 1;
             }
             lane.ip = ip;
-            if let Some(slot) = rotations.get_mut(turns as usize & log_mask) {
-                // An unchecked PC is logged as MARK and looked up when the run ends.
-                *slot = (ip as u32) << 2;
-            }
-            turns += 1;
+            // An unchecked PC is logged as MARK and looked up when the run ends.
+            *slot = ip as u32;
         }
+        turns += n as u64;
     };
     (exit, at, turns)
 }

@@ -34,15 +34,6 @@ pub(crate) enum Kind {
     Xor,
     Not,
     Cmp,
-    Jmp,
-    Jz,
-    Jnz,
-    /// CALL with rs1 = 0; `imm` holds the absolute target.
-    CallAbs,
-    /// CALL Rb, off; `imm` holds the byte offset.
-    CallReg,
-    Ret,
-    Svc,
     Lsl,
     Lsr,
     Asr,
@@ -58,6 +49,16 @@ pub(crate) enum Kind {
     F2i,
     /// LDI32 with its literal in `imm`.
     Ldi32,
+    // The kinds from here on move the PC or stop (see [`Kind::moves_pc`]).
+    Jmp,
+    Jz,
+    Jnz,
+    /// CALL with rs1 = 0; `imm` holds the absolute target.
+    CallAbs,
+    /// CALL Rb, off; `imm` holds the byte offset.
+    CallReg,
+    Ret,
+    Svc,
     /// LDI32 in the last code word: faults PC_OUT_OF_RANGE.
     Ldi32Truncated,
     Brk,
@@ -78,6 +79,17 @@ pub(crate) enum Kind {
     AndJnz,
     /// The sentinel one past the last instruction: falling off the end of the code.
     End,
+}
+
+impl Kind {
+    /// JMP and everything after it in the list: the kinds that move the PC (branches,
+    /// calls, RET) or stop (SVC, BRK, the faulting LDI32 and the sentinel). One compare,
+    /// so a driver can dispatch these and the others from separate copies of the
+    /// dispatch (`lanes.rs`).
+    #[inline(always)]
+    pub(crate) fn moves_pc(self) -> bool {
+        self as u8 >= Kind::Jmp as u8
+    }
 }
 
 /// One pre-decoded instruction.

@@ -195,7 +195,7 @@ pub fn run_ring<C: AsRef<Program>>(
                         break 'turn None;
                     }
                     let op = ops[ip];
-                    dispatch!(core, op, ip, end);
+                    dispatch!(core, op, ip, end, core.left);
                     core.left -= 1;
                     ip += 1;
                 }
