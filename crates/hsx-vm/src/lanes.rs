@@ -138,14 +138,69 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     })
 }
 
+/// One turn of `$lane`, whose next op index is in `$ip`: one instruction, or the stop
+/// on it, which sets `core.pc` and the lane's `left` and then runs `$stopped!(exit)`
+/// (which must leave the caller's loop). The turn's instruction budget is a local
+/// constant 1, so the handlers' budget arithmetic folds away.
+macro_rules! turn {
+    ($lane:expr, $ip:expr, $stopped:ident) => {{
+        let lane: &mut Lane<'_> = $lane;
+        let core = &mut lane.core;
+        let ops = lane.ops;
+        let end = ops.len() - 1;
+        let mut ip: usize = $ip;
+        let mut left = 1u64;
+        'op: {
+            macro_rules! next {
+                () => {
+                    break 'op
+                };
+            }
+            macro_rules! far {
+                ($target:expr) => {{
+                    let target: u32 = $target;
+                    core.pc = target;
+                    ip = op_index(target, end);
+                    break 'op;
+                }};
+            }
+            macro_rules! stop {
+                ($exit:expr) => {{
+                    // Every stop has set `core.pc`.
+                    let exit = $exit;
+                    core.left = left;
+                    $stopped!(exit)
+                }};
+            }
+            let op = match ops.get(ip) {
+                Some(&op) => op,
+                None => match core.enter(end) {
+                    Ok(checked) => {
+                        ip = checked;
+                        ops[ip]
+                    }
+                    Err(exit) => stop!(exit),
+                },
+            };
+            if op.kind.moves_pc() {
+                dispatch!(core, op, ip, end, left);
+            } else {
+                dispatch!(core, op, ip, end, left);
+            }
+            ip += 1;
+        }
+        $ip = ip;
+    }};
+}
+
 /// Turn after turn, lane 0 first, until `budget` turns have begun or a lane stops:
 /// the exit, the lane whose turn is current (stopped, or next in line) and the number of
 /// rotations. Its own function, so that the loop has the host registers to itself.
 ///
-/// The turns run in stretches that end where the log wraps or the budget ends, so a turn
-/// checks only whether its stretch is over. A turn's instruction budget
-/// is a local constant 1, so the handlers' budget arithmetic folds away; only a stop
-/// stores it in the lane. The log takes op indices, made PCs when the run ends.
+/// Rings of two to four lanes run whole rounds in [`unrolled`] loops first. The rest
+/// run in stretches that end where the log wraps or the budget ends, so a turn checks
+/// only whether its stretch is over. The log takes op indices, made PCs when the run
+/// ends.
 ///
 /// Two copies of the dispatch, for kinds that move the PC or stop and the others, serve
 /// every lane: the host predicts the branch that picks one from its history, and each
@@ -153,8 +208,7 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
 /// predicted the next lane's handler depended on where the compiler had placed the
 /// handlers: MOV; JMP in two to ten lanes ran at 11-14 ns a step against 3.1-3.8 ns with
 /// two copies, and ST/LD/ADD/CMP/JNZ at 7-8 ns against 4-5 ns (`examples/ring.rs`,
-/// BENCHMARKS.md §2). (One copy per lane for rings of two to four was tried too: it
-/// helped in one probe's binary and hurt in another's, as code placement decided.)
+/// BENCHMARKS.md §2).
 // Handlers count the budget down on paths that end the turn: those counts are dead
 // unless the turn stops.
 #[allow(unused_assignments)]
@@ -168,10 +222,19 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
         rotations
     };
     let log_len = log.len();
+    let whole_rounds = match lanes {
+        [a, b] => unrolled::two([a, b], budget, log),
+        [a, b, c] => unrolled::three([a, b, c], budget, log),
+        [a, b, c, d] => unrolled::four([a, b, c, d], budget, log),
+        _ => Ok(0),
+    };
     // Turns begun before the current stretch; turn t runs lane t % k and logs at
     // t % log_len. Every turn but a stopping one ends in a rotation, so when the run
-    // ends this is the number of rotations.
-    let mut turns = 0u64;
+    // ends this is the number of rotations. The unrolled loops end at a round's end.
+    let mut turns = match whole_rounds {
+        Ok(turns) => turns,
+        Err(stopped) => return stopped,
+    };
     // The lanes whose turns come next in this round.
     let mut ring = lanes.iter_mut();
     let (exit, at) = 'run: loop {
@@ -188,52 +251,16 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
             let Some(lane) = ring.next() else {
                 unreachable!("a ring has lanes")
             };
-            // This lane's turn: one instruction (or the stop on it), then the rotation.
-            let core = &mut lane.core;
-            let ops = lane.ops;
-            let end = ops.len() - 1;
+            // This lane's turn, then the rotation.
             let mut ip = lane.ip;
-            let mut left = 1u64;
-            'op: {
-                macro_rules! next {
-                    () => {
-                        break 'op
-                    };
-                }
-                macro_rules! far {
-                    ($target:expr) => {{
-                        let target: u32 = $target;
-                        core.pc = target;
-                        ip = op_index(target, end);
-                        break 'op;
-                    }};
-                }
-                macro_rules! stop {
-                    ($exit:expr) => {{
-                        // Every stop has set `core.pc`.
-                        core.left = left;
-                        lane.ip = UNCHECKED;
-                        turns += (n - slots.len() - 1) as u64;
-                        break 'run ($exit, k - ring.len() - 1);
-                    }};
-                }
-                let op = match ops.get(ip) {
-                    Some(&op) => op,
-                    None => match core.enter(end) {
-                        Ok(checked) => {
-                            ip = checked;
-                            ops[ip]
-                        }
-                        Err(exit) => stop!(exit),
-                    },
-                };
-                if op.kind.moves_pc() {
-                    dispatch!(core, op, ip, end, left);
-                } else {
-                    dispatch!(core, op, ip, end, left);
-                }
-                ip += 1;
+            macro_rules! stopped {
+                ($exit:expr) => {{
+                    lane.ip = UNCHECKED;
+                    turns += (n - slots.len() - 1) as u64;
+                    break 'run ($exit, k - ring.len() - 1);
+                }};
             }
+            turn!(&mut *lane, ip, stopped);
             lane.ip = ip;
             // An unchecked PC is logged as MARK and looked up when the run ends.
             *slot = ip as u32;
@@ -241,6 +268,64 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
         turns += n as u64;
     };
     (exit, at, turns)
+}
+
+/// Whole rounds of rings of two, three and four lanes, with the round unrolled and each
+/// lane's next op index in a local. In the general loop a lane's index goes through
+/// memory from one of its turns to the next; with few lanes that store and load are
+/// most of the time between its turns, and two lanes ran at 46-52 % of one context's
+/// throughput against 77-112 % with the indices held in host registers
+/// (`examples/ring.rs K STEPS PROGRAM ratio`).
+///
+/// Each function runs rounds while the budget covers a whole one. `Ok(turns)`: it ran
+/// `turns` (whole rounds; the lanes' indices are back in the lanes) and the general loop
+/// goes on from there. `Err(result)`: a lane stopped, the run is over.
+mod unrolled {
+    use super::*;
+
+    /// What a stop or the end of the whole rounds leaves: see the module.
+    type Rounds = Result<u64, (Exit, usize, u64)>;
+
+    macro_rules! rounds {
+        ($name:ident, $n:literal, $($j:literal)+) => {
+            #[allow(unused_assignments)]
+            #[inline(never)]
+            pub(super) fn $name(
+                mut lanes: [&mut Lane<'_>; $n],
+                budget: u64,
+                log: &mut [u32],
+            ) -> Rounds {
+                let mask = log.len() - 1;
+                let mut ips = [$(lanes[$j].ip),+];
+                let mut turns = 0u64;
+                while budget - turns >= $n {
+                    $(
+                        macro_rules! stopped {
+                            ($exit:expr) => {{
+                                ips[$j] = UNCHECKED;
+                                for (lane, ip) in lanes.iter_mut().zip(ips) {
+                                    lane.ip = ip;
+                                }
+                                return Err(($exit, $j, turns + $j));
+                            }};
+                        }
+                        turn!(&mut *lanes[$j], ips[$j], stopped);
+                        // An unchecked PC is logged as MARK and looked up when the run ends.
+                        log[(turns as usize + $j) & mask] = ips[$j] as u32;
+                    )+
+                    turns += $n;
+                }
+                for (lane, ip) in lanes.iter_mut().zip(ips) {
+                    lane.ip = ip;
+                }
+                Ok(turns)
+            }
+        };
+    }
+
+    rounds!(two, 2, 0 1);
+    rounds!(three, 3, 0 1 2);
+    rounds!(four, 4, 0 1 2 3);
 }
 
 /// How many of the turns `from..to` (turn t runs lane `t % k`) are lane `j`'s.
