@@ -63,6 +63,20 @@ struct Lane<'r> {
     ip: usize,
 }
 
+impl<'r> Lane<'r> {
+    /// `member`'s lane, with its bank and window.
+    fn new<C: AsRef<Program>>(
+        member: &'r mut Member<C>,
+        regs: &'r mut [u32; REGISTERS],
+        mem: &'r mut [u8],
+    ) -> Lane<'r> {
+        let ops = member.code.as_ref().ops();
+        let core = Core::new(regs, mem, &mut member.ctx, member.flags, 1);
+        let ip = op_index(core.pc, ops.len() - 1);
+        Lane { core, ops, ip }
+    }
+}
+
 /// Run `members` (all with quantum 1, every record already found to fit `ram`) in
 /// round robin from `start` for up to `budget` instructions, as [`crate::run_ring`]
 /// specifies. `None`, having run nothing, when two members' arenas overlap: the
@@ -79,13 +93,7 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     let mut lanes: Vec<Lane<'_>> = members
         .iter_mut()
         .zip(arenas.drain(..))
-        .map(|(m, (regs, mem))| {
-            let flags = m.flags;
-            let ops = m.code.as_ref().ops();
-            let core = Core::new(regs, mem, &mut m.ctx, flags, 1);
-            let ip = op_index(core.pc, ops.len() - 1);
-            Lane { core, ops, ip }
-        })
+        .map(|(m, (regs, mem))| Lane::new(m, regs, mem))
         .collect();
     // Lane j is member (start + j) % k: the run starts at lane 0.
     lanes.rotate_left(start);
@@ -485,6 +493,50 @@ mod tests {
             (crate::Exit::Budget, 10, 10)
         );
         assert!(lanes_run([0x200, 0x200]).is_none());
+    }
+
+    #[test]
+    fn unrolled_rounds_end_at_a_whole_round_or_at_the_lane_that_stops() {
+        use super::{Lane, UNCHECKED, split_arenas, unrolled};
+        let (mut ram, mut ctxs, program) = pair([0x200, 0x300]);
+        // The second member's PC is not an instruction address: it faults at its turn.
+        ctxs[1].pc = 2;
+        for stopping in [false, true] {
+            let mut members = ctxs.map(|mut c| {
+                if !stopping {
+                    c.pc = 0;
+                }
+                let mut m = crate::Member::new(c, 1, &program);
+                m.placement = crate::context::Placement::of(&c, ram.len()).unwrap();
+                m
+            });
+            let mut arenas = split_arenas(&members, &mut ram).unwrap();
+            let mut lanes: Vec<Lane<'_>> = members
+                .iter_mut()
+                .zip(arenas.drain(..))
+                .map(|(m, (regs, mem))| Lane::new(m, regs, mem))
+                .collect();
+            let [a, b] = &mut lanes[..] else {
+                unreachable!()
+            };
+            let mut log = [u32::MAX; 8];
+            let rounds = unrolled::two([a, b], 7, &mut log);
+            if stopping {
+                // Turn 1 (the second lane's first) stops, after one rotation.
+                let fault = crate::Exit::Fault {
+                    fault: hsx_isa::Fault::PcOutOfRange,
+                    pc: 2,
+                };
+                assert_eq!(rounds, Err((fault, 1, 1)));
+                assert_eq!((a.ip, b.ip), (1, UNCHECKED));
+                assert_eq!(log[..2], [1, u32::MAX]);
+            } else {
+                // Budget for 7 turns: three whole rounds; the 7th is the general loop's.
+                assert_eq!(rounds, Ok(6));
+                assert_eq!((a.ip, b.ip), (1, 1));
+                assert_eq!(log[..7], [1, 1, 0, 0, 1, 1, u32::MAX]);
+            }
+        }
     }
 
     #[test]
