@@ -180,12 +180,13 @@ macro_rules! turn {
                     $stopped!(exit)
                 }};
             }
-            let op = match ops.get(ip) {
-                Some(&op) => op,
+            // Fields are read where the handler uses them.
+            let op: &Op = match ops.get(ip) {
+                Some(op) => op,
                 None => match core.enter(end) {
                     Ok(checked) => {
                         ip = checked;
-                        ops[ip]
+                        &ops[ip]
                     }
                     Err(exit) => stop!(exit),
                 },
@@ -243,37 +244,62 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
         Ok(turns) => turns,
         Err(stopped) => return stopped,
     };
-    // The lanes whose turns come next in this round.
-    let mut ring = lanes.iter_mut();
+    let mask = log_len - 1;
     let (exit, at) = 'run: loop {
-        let logged = turns as usize & (log_len - 1);
-        let n = (budget - turns).min((log_len - logged) as u64) as usize;
-        if n == 0 {
-            break (Exit::Budget, (k - ring.len()) % k);
-        }
-        let mut slots = log[logged..logged + n].iter_mut();
-        while let Some(slot) = slots.next() {
-            if ring.len() == 0 {
-                ring = lanes.iter_mut();
+        let left = budget - turns;
+        // A whole round runs blocks of four lanes unrolled, then the lanes that are left
+        // one by one; the last, partial round runs its lanes one by one.
+        let whole = left >= k as u64;
+        let singles = if whole {
+            let (blocks, _) = lanes.as_chunks_mut::<4>();
+            for (b, block) in blocks.iter_mut().enumerate() {
+                let first = 4 * b;
+                macro_rules! block_turn {
+                    ($j:literal) => {{
+                        let lane = &mut block[$j];
+                        let mut ip = lane.ip;
+                        macro_rules! stopped {
+                            ($exit:expr) => {{
+                                lane.ip = UNCHECKED;
+                                turns += (first + $j) as u64;
+                                break 'run ($exit, first + $j);
+                            }};
+                        }
+                        turn!(&mut *lane, ip, stopped);
+                        lane.ip = ip;
+                        // An unchecked PC is logged as MARK and looked up when the run
+                        // ends.
+                        log[(turns as usize + first + $j) & mask] = ip as u32;
+                    }};
+                }
+                block_turn!(0);
+                block_turn!(1);
+                block_turn!(2);
+                block_turn!(3);
             }
-            let Some(lane) = ring.next() else {
-                unreachable!("a ring has lanes")
-            };
-            // This lane's turn, then the rotation.
+            k / 4 * 4..k
+        } else {
+            0..left as usize
+        };
+        for j in singles.clone() {
+            let lane = &mut lanes[j];
             let mut ip = lane.ip;
             macro_rules! stopped {
                 ($exit:expr) => {{
                     lane.ip = UNCHECKED;
-                    turns += (n - slots.len() - 1) as u64;
-                    break 'run ($exit, k - ring.len() - 1);
+                    turns += j as u64;
+                    break 'run ($exit, j);
                 }};
             }
             turn!(&mut *lane, ip, stopped);
             lane.ip = ip;
-            // An unchecked PC is logged as MARK and looked up when the run ends.
-            *slot = ip as u32;
+            log[(turns as usize + j) & mask] = ip as u32;
         }
-        turns += n as u64;
+        if !whole {
+            turns += singles.end as u64;
+            break (Exit::Budget, singles.end % k);
+        }
+        turns += k as u64;
     };
     (exit, at, turns)
 }
