@@ -14,6 +14,9 @@
 //! host's changes of speed cancel out.
 use hsx_exec::{ClockMode, Config, Executive, SpawnOptions};
 
+#[path = "../../hsx-vm/benches/ratio/mod.rs"]
+mod ratio;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2);
@@ -66,19 +69,13 @@ fn main() {
             let out = exec.step(steps);
             t.elapsed().as_secs_f64() / out.executed as f64
         };
-        let mut ratios: Vec<f64> = (0..rounds)
+        let ratios: Vec<f64> = (0..rounds)
             .map(|_| per_step(&mut alone) / per_step(&mut exec))
             .collect();
-        ratios.sort_by(f64::total_cmp);
-        let pct = |q: usize| 100.0 * ratios[(ratios.len() - 1) * q / 100];
         println!(
-            "{n} tasks{}: {:.0} % of a lone task's throughput (median of {rounds} rounds; quartiles {:.0}-{:.0} %, range {:.0}-{:.0} %)",
+            "{n} tasks{}: {}",
             if phased { " (phased)" } else { "" },
-            pct(50),
-            pct(25),
-            pct(75),
-            pct(0),
-            pct(100)
+            ratio::summary(ratios, "a lone task's throughput")
         );
         return;
     }

@@ -13,6 +13,8 @@
 //! few milliseconds of each other, the host's changes of speed cancel out.
 #[path = "../benches/programs/mod.rs"]
 mod programs;
+#[path = "../benches/ratio/mod.rs"]
+mod ratio;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -33,7 +35,7 @@ fn main() {
     let mut log = vec![0u32; 1024];
     if mode.as_deref() == Some("ratio") {
         let (mut one_ram, mut one) = programs::ring(&program, 1);
-        let mut ratios: Vec<f64> = (0..rounds)
+        let ratios: Vec<f64> = (0..rounds)
             .map(|_| {
                 let t = std::time::Instant::now();
                 let r = hsx_vm::run(&mut one[0].ctx, &mut one_ram, &program, steps);
@@ -44,15 +46,9 @@ fn main() {
                 alone / shared
             })
             .collect();
-        ratios.sort_by(f64::total_cmp);
-        let pct = |q: usize| 100.0 * ratios[(ratios.len() - 1) * q / 100];
         println!(
-            "{which}, {k} contexts: {:.0} % of one context's throughput (median of {rounds} rounds; quartiles {:.0}-{:.0} %, range {:.0}-{:.0} %)",
-            pct(50),
-            pct(25),
-            pct(75),
-            pct(0),
-            pct(100)
+            "{which}, {k} contexts: {}",
+            ratio::summary(ratios, "one context's throughput")
         );
         return;
     }
