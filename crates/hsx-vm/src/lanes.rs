@@ -241,7 +241,7 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
         [a, b, c, d] => unrolled::four([a, b, c, d], budget, log),
         _ => Ok(0),
     };
-    // Turns begun before the current stretch; turn t runs lane t % k and logs at
+    // Turns begun before the current round; turn t runs lane t % k and logs at
     // t % log_len. Every turn but a stopping one ends in a rotation, so when the run
     // ends this is the number of rotations. The unrolled loops end at a round's end.
     let mut turns = match whole_rounds {
@@ -250,10 +250,10 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
     };
     let mask = log_len - 1;
     let (exit, at) = 'run: loop {
-        let left = budget - turns;
+        let unspent = budget - turns;
         // A whole round runs blocks of four lanes unrolled, then the lanes that are left
         // one by one; the last, partial round runs its lanes one by one.
-        let whole = left >= k as u64;
+        let whole = unspent >= k as u64;
         let singles = if whole {
             let (blocks, _) = lanes.as_chunks_mut::<4>();
             for (b, block) in blocks.iter_mut().enumerate() {
@@ -283,7 +283,7 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
             }
             k / 4 * 4..k
         } else {
-            0..left as usize
+            0..unspent as usize
         };
         for j in singles.clone() {
             let lane = &mut lanes[j];
