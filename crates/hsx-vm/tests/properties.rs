@@ -1098,12 +1098,13 @@ proptest! {
 
     /// The same at quantum 1 (the default), which `run_ring` runs on lanes split off VM
     /// RAM once; with `shared`, two members share a window and the run falls back to
-    /// carving at every switch.
+    /// carving at every switch. Up to 10 members: rings of two to four run unrolled
+    /// rounds, larger ones one or two blocks of four and the lanes left over.
     #[test]
     fn round_robin_at_quantum_one_equals_turn_by_turn_runs(
         members in prop::collection::vec(
             (prop_oneof![1 => program(), 2 => flag_program()], registers(), 0u32..=8),
-            1..6,
+            1..11,
         ),
         start_pick in any::<prop::sample::Index>(),
         first_left in 0u32..2,
