@@ -114,7 +114,9 @@ const CASTS: &[(&str, Cast)] = &[
             (SPINNER, 1, 20),
         ],
     ),
-    // Quantum 1 everywhere: rings of three, four and six lanes (see hsx-vm `lanes.rs`).
+    // Quantum 1 everywhere: rings of three, four, six and nine lanes (see hsx-vm
+    // `lanes.rs`: two to four run unrolled rounds, more run blocks of four and then the
+    // lanes left over).
     (
         "quantum one, three",
         &[(YIELDER, 1, 10), (SPINNER, 1, 10), (FAULTER, 1, 10)],
@@ -135,6 +137,20 @@ const CASTS: &[(&str, Cast)] = &[
             (FAULTER, 1, 10),
             (SPINNER, 1, 10),
             (YIELDER, 1, 10),
+            (SLEEPER, 1, 10),
+            (SPINNER, 1, 10),
+        ],
+    ),
+    (
+        "quantum one, nine",
+        &[
+            (SPINNER, 1, 10),
+            (SPINNER, 1, 10),
+            (YIELDER, 1, 10),
+            (SPINNER, 1, 10),
+            (SPINNER, 1, 10),
+            (FAULTER, 1, 10),
+            (SPINNER, 1, 10),
             (SLEEPER, 1, 10),
             (SPINNER, 1, 10),
         ],
