@@ -12,8 +12,8 @@
 //! * [`run_ring`] runs several contexts in round robin (a quantum each) inside the core,
 //!   so a switch costs a few stores and loads instead of a trip through the scheduler.
 //!
-//! `no_std`, no `unsafe`; the only allocations after [`Program`] construction are a
-//! the lane tables of a quantum-1 [`run_ring`], per call.
+//! `no_std`, no `unsafe`; the only allocations after [`Program`] construction are the
+//! lane tables of a quantum-1 [`run_ring`], per call.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
