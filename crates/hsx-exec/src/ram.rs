@@ -1,6 +1,6 @@
 //! VM RAM and its arena allocator (`executive.md` §1).
 //!
-//! One contiguous, zero-initialised array of 32-bit words (so register banks are
+//! One contiguous, zero-initialised array of 32-bit words, starting on a host cache line (so register banks are
 //! naturally aligned; guest windows are viewed as bytes). Arenas are carved at spawn and
 //! returned at reap. Free space is kept in two ordered maps, by offset (for coalescing
 //! with neighbours) and by size (for best fit), so allocation and release are
@@ -36,7 +36,13 @@ pub struct Arena {
 /// The executive's VM RAM.
 #[derive(Debug)]
 pub struct VmRam {
-    words: Vec<u32>,
+    /// The words, with up to a granule of slack in front: VM RAM starts at word `start`
+    /// of it, on a 64-byte host boundary, so that every arena (a register bank above
+    /// all) starts a host cache line. A plain allocation of this size is only 16-byte
+    /// aligned, which put every bank across two cache lines.
+    storage: Vec<u32>,
+    start: usize,
+    len: usize,
     free_by_offset: BTreeMap<u32, u32>,
     free_by_size: BTreeSet<(u32, u32)>,
     used: u64,
@@ -54,8 +60,14 @@ impl VmRam {
     /// plus one granule).
     pub fn new(bytes: u32) -> VmRam {
         let size = (bytes / GRANULE * GRANULE).max(NULL_PAGE + GRANULE);
+        let len = (size / 4) as usize;
+        let storage = vec![0u32; len + (GRANULE / 4) as usize];
+        let misalign = storage.as_ptr() as usize % GRANULE as usize;
+        let start = (GRANULE as usize - misalign) % GRANULE as usize / 4;
         let mut ram = VmRam {
-            words: vec![0; (size / 4) as usize],
+            storage,
+            start,
+            len,
             free_by_offset: BTreeMap::new(),
             free_by_size: BTreeSet::new(),
             used: 0,
@@ -68,7 +80,7 @@ impl VmRam {
 
     /// Total size in bytes.
     pub fn size(&self) -> u32 {
-        (self.words.len() * 4) as u32
+        (self.len * 4) as u32
     }
 
     /// Bytes currently allocated to arenas.
@@ -83,23 +95,23 @@ impl VmRam {
 
     /// The words, for the interpreter.
     pub fn words_mut(&mut self) -> &mut [u32] {
-        &mut self.words
+        &mut self.storage[self.start..self.start + self.len]
     }
 
     /// The words, for tools.
     pub fn words(&self) -> &[u32] {
-        &self.words
+        &self.storage[self.start..self.start + self.len]
     }
 
     /// Bytes of an arena-relative range, for tools (peek) and syscalls.
     pub fn bytes(&self, offset: u32, len: u32) -> Option<&[u8]> {
-        let all: &[u8] = bytemuck::cast_slice(&self.words);
+        let all: &[u8] = bytemuck::cast_slice(self.words());
         all.get(offset as usize..offset as usize + len as usize)
     }
 
     /// Mutable bytes of a physical range.
     pub fn bytes_mut(&mut self, offset: u32, len: u32) -> Option<&mut [u8]> {
-        let all: &mut [u8] = bytemuck::cast_slice_mut(&mut self.words);
+        let all: &mut [u8] = bytemuck::cast_slice_mut(self.words_mut());
         all.get_mut(offset as usize..offset as usize + len as usize)
     }
 
@@ -216,6 +228,24 @@ mod tests {
         assert_eq!(b.offset % GRANULE, 0);
         assert_eq!(b.size, 128);
         assert_eq!(ram.used(), 192);
+    }
+
+    #[test]
+    fn vm_ram_starts_on_a_host_cache_line() {
+        // Small RAMs come from the heap, large ones from their own mapping: both start
+        // 16 bytes into a line unless the start is moved.
+        for bytes in [NULL_PAGE + GRANULE, 64 * 1024, 1 << 20, 64 << 20] {
+            let mut ram = VmRam::new(bytes);
+            assert_eq!(
+                ram.words().as_ptr() as usize % GRANULE as usize,
+                0,
+                "{bytes}"
+            );
+            assert_eq!(ram.words_mut().len() * 4, ram.size() as usize);
+            let arena = ram.alloc_high(64).unwrap();
+            let bank = ram.bytes(arena.offset, 64).unwrap();
+            assert_eq!(bank.as_ptr() as usize % GRANULE as usize, 0, "{bytes}");
+        }
     }
 
     #[test]
