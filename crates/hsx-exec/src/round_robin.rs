@@ -111,13 +111,16 @@ impl Executive {
         let started = !matches!(run.exit, Exit::Budget) || run.left > 0;
         let mut switches = 0u64;
         let queue = &scratch.slots;
-        for (j, (&slot, m)) in queue.iter().zip(&scratch.members).enumerate() {
+        let entered = run.switches_in();
+        for (j, ((&slot, m), entered)) in
+            queue.iter().zip(&scratch.members).zip(entered).enumerate()
+        {
             let t = self.tasks[slot as usize]
                 .as_mut()
                 .expect("queued slot is live");
             t.ctx = m.ctx;
-            t.counters.switches_in += m.entered;
-            switches += m.entered;
+            t.counters.switches_in += entered;
+            switches += entered;
             if j == run.at && started {
                 t.state = TaskState::Running;
                 t.turn_left = run.left;

@@ -11,8 +11,8 @@
 //! `reg_base` in VM RAM.
 //!
 //! Step counts and switch-in counts are not counted per step: with one instruction per
-//! turn, the turns each member ran follow from the number of rotations and are added to
-//! the records when the run ends.
+//! turn, the turns each member ran follow from the number of rotations; the steps are
+//! added to the records when the run ends.
 
 use alloc::vec::Vec;
 use half::f16;
@@ -86,14 +86,15 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     rotations: &mut [u32],
 ) -> Option<RingRun> {
     let k = members.len();
-    let mut arenas = split_arenas(members, ram)?;
-    let mut lanes: Vec<Lane<'_>> = members
-        .iter_mut()
-        .zip(arenas.drain(..))
-        .map(|(m, (regs, mem))| Lane::new(m, regs, mem))
-        .collect();
+    let (mut banks, mut windows) = split_arenas(members, ram)?;
     // Lane j is member (start + j) % k: the run starts at lane 0.
-    lanes.rotate_left(start);
+    banks.rotate_left(start);
+    windows.rotate_left(start);
+    let (before, from_start) = members.split_at_mut(start);
+    let mut lanes: Vec<Lane<'_>> = Vec::with_capacity(k);
+    for ((m, regs), mem) in from_start.iter_mut().chain(before).zip(banks).zip(windows) {
+        lanes.push(Lane::new(m, regs?, mem?));
+    }
 
     let (exit, at, turns) = run_lanes(&mut lanes, budget, rotations);
     // The log holds op indices: make them PCs. A lane whose PC is unchecked after a
@@ -114,9 +115,8 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     // The turn that stopped the run (if one did) retired 0 or 1 instructions.
     let stopped = exit != Exit::Budget;
     let last = if stopped { 1 - lanes[at].core.left } else { 0 };
-    // Turns 0..turns retired one instruction each; turns 1..began were switches in.
-    let began = turns + stopped as u64;
-    let mut counts = Vec::with_capacity(k);
+    // Turns 0..turns retired one instruction each (switches in follow from the turns,
+    // `RingRun::switches_in`).
     for (j, lane) in lanes.iter_mut().enumerate() {
         let Lane { core, ip, .. } = lane;
         let pc = pc_of(*ip, core.pc);
@@ -127,12 +127,6 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
         ctx.sp = sp;
         ctx.psw = psw;
         ctx.steps += steps;
-        counts.push(turns_of(j, k, 1, began));
-    }
-    drop(lanes);
-    counts.rotate_right(start);
-    for (m, entered) in members.iter_mut().zip(counts) {
-        m.entered += entered;
     }
     Some(RingRun {
         exit,
@@ -140,6 +134,8 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
         turns,
         at: (start + at) % k,
         left: if stopped { 1 - last as u32 } else { 0 },
+        members: k,
+        start,
     })
 }
 
@@ -373,47 +369,52 @@ fn turns_of(j: usize, k: usize, from: u64, to: u64) -> u64 {
     upto(to.max(from)) - upto(from)
 }
 
-/// Every member's bank and window, borrowed from VM RAM, in member order.
-type Arenas<'r> = Vec<(&'r mut [u32; REGISTERS], &'r mut [u8])>;
+/// Every member's bank and window, borrowed from VM RAM, in member order (each is
+/// `Some` unless the caller's records did not fit, which it has ruled out).
+type Arenas<'r> = (
+    Vec<Option<&'r mut [u32; REGISTERS]>>,
+    Vec<Option<&'r mut [u8]>>,
+);
+
+/// An arena as one integer that sorts by address: its first word, its member, its
+/// length in words and whether it is the window.
+#[inline(always)]
+fn span(first: usize, member: usize, words: usize, is_window: bool) -> u128 {
+    (first as u128) << 96 | (member as u128) << 64 | (words as u128) << 1 | is_window as u128
+}
 
 /// Every member's bank and window as disjoint borrows of `ram`, in member order; `None`
 /// if two arenas overlap (or one does not fit, which the caller has ruled out).
 fn split_arenas<'r, C>(members: &[Member<C>], ram: &'r mut [u32]) -> Option<Arenas<'r>> {
-    // Every arena as one integer: its first word in the high half, then the member and
-    // whether it is the window (the length follows from those).
-    let tag_bits = u32::BITS - 1;
-    if members.len() >= 1 << tag_bits {
+    if u32::try_from(members.len()).is_err() {
         return None;
     }
-    let (mut bank_spans, mut window_spans): (Vec<u64>, Vec<u64>) = members
+    let (mut bank_spans, mut window_spans): (Vec<u128>, Vec<u128>) = members
         .iter()
         .enumerate()
         .map(|(j, m)| {
-            let (bank, win, _) = m.placement.spans();
-            let tag = (j as u64) << 1;
-            ((bank as u64) << 32 | tag, (win as u64) << 32 | tag | 1)
+            let (bank, win, win_words) = m.placement.spans();
+            (
+                span(bank, j, REGISTERS, false),
+                span(win, j, win_words, true),
+            )
         })
         .unzip();
     address_order(&mut bank_spans);
     address_order(&mut window_spans);
-    let spans = merge(&bank_spans, &window_spans);
     let mut banks: Vec<Option<&'r mut [u32; REGISTERS]>> = Vec::with_capacity(members.len());
     let mut windows: Vec<Option<&'r mut [u8]>> = Vec::with_capacity(members.len());
     banks.resize_with(members.len(), || None);
     windows.resize_with(members.len(), || None);
     let mut rest: &'r mut [u32] = ram;
     let mut at = 0usize;
-    for span in spans {
-        let (first, j, is_window) = (
-            (span >> 32) as usize,
-            (span as u32 >> 1) as usize,
+    for span in merge(&bank_spans, &window_spans) {
+        let (first, j, words, is_window) = (
+            (span >> 96) as usize,
+            (span >> 64) as u32 as usize,
+            (span as u64 >> 1) as usize,
             span & 1 == 1,
         );
-        let words = if is_window {
-            members[j].placement.spans().2
-        } else {
-            REGISTERS
-        };
         let gap = first.checked_sub(at)?;
         let (_, tail) = rest.split_at_mut_checked(gap)?;
         let (arena, tail) = tail.split_at_mut_checked(words)?;
@@ -425,18 +426,14 @@ fn split_arenas<'r, C>(members: &[Member<C>], ram: &'r mut [u32]) -> Option<Aren
             banks[j] = Some(arena.try_into().ok()?);
         }
     }
-    banks
-        .into_iter()
-        .zip(windows)
-        .map(|(b, w)| Some((b?, w?)))
-        .collect()
+    Some((banks, windows))
 }
 
 /// Sort `spans`. An executive's arenas usually come in order up to a rotation (the
 /// ring starts at the head of a ready queue whose tasks were laid out in spawn order,
 /// windows upwards and banks downwards), which is put right in linear time; anything
 /// else is sorted.
-fn address_order(spans: &mut [u64]) {
+fn address_order<T: Ord + Copy>(spans: &mut [T]) {
     if let Some(turn) = rotation_point(spans) {
         spans.rotate_left(turn);
         return;
@@ -451,7 +448,7 @@ fn address_order(spans: &mut [u64]) {
 
 /// If `spans` is an ascending sequence rotated left by some amount, the index where it
 /// has to be split to undo that.
-fn rotation_point(spans: &[u64]) -> Option<usize> {
+fn rotation_point<T: Ord + Copy>(spans: &[T]) -> Option<usize> {
     let mut descents = spans.windows(2).enumerate().filter(|(_, w)| w[0] > w[1]);
     match (descents.next(), descents.next()) {
         (None, _) => Some(0),
@@ -461,7 +458,7 @@ fn rotation_point(spans: &[u64]) -> Option<usize> {
 }
 
 /// Two ascending sequences as one.
-fn merge(a: &[u64], b: &[u64]) -> Vec<u64> {
+fn merge<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
@@ -540,11 +537,12 @@ mod tests {
                 m.placement = crate::context::Placement::of(&c, ram.len()).unwrap();
                 m
             });
-            let mut arenas = split_arenas(&members, &mut ram).unwrap();
+            let (banks, windows) = split_arenas(&members, &mut ram).unwrap();
             let mut lanes: Vec<Lane<'_>> = members
                 .iter_mut()
-                .zip(arenas.drain(..))
-                .map(|(m, (regs, mem))| Lane::new(m, regs, mem))
+                .zip(banks)
+                .zip(windows)
+                .map(|((m, regs), mem)| Lane::new(m, regs.unwrap(), mem.unwrap()))
                 .collect();
             let [a, b] = &mut lanes[..] else {
                 unreachable!()
@@ -588,7 +586,7 @@ mod tests {
         let mut one = [5];
         address_order(&mut one);
         assert_eq!(one, [5]);
-        address_order(&mut []);
+        address_order::<u64>(&mut []);
     }
 
     #[test]

@@ -31,9 +31,6 @@ pub struct Member<C> {
     pub quantum: u32,
     /// The member's code.
     pub code: C,
-    /// Turns this member began inside [`run_ring`] (switches in; the first member's
-    /// running turn at the start is not counted).
-    pub entered: u64,
     /// Where the bank and window are, checked when the run starts.
     pub(crate) placement: Placement,
     /// Why the record does not fit, if it does not.
@@ -43,13 +40,12 @@ pub struct Member<C> {
 }
 
 impl<C: AsRef<Program>> Member<C> {
-    /// A member with a fresh `entered` count.
+    /// A member running `code` from the record `ctx`, `quantum` instructions a turn.
     pub fn new(ctx: Context, quantum: u32, code: C) -> Member<C> {
         Member {
             ctx,
             quantum,
             code,
-            entered: 0,
             placement: Placement::NONE,
             misfit: None,
             flags: Flags::explicit(0),
@@ -72,6 +68,35 @@ pub struct RingRun {
     /// Instructions left in member `at`'s turn. With [`Exit::Budget`], 0 means member
     /// `at` has not begun its turn (the budget ran out exactly at a rotation).
     pub left: u32,
+    /// The number of members.
+    pub members: usize,
+    /// The member whose turn the run started with.
+    pub start: usize,
+}
+
+impl RingRun {
+    /// How many turns each member began inside the run (its switches in), member 0
+    /// first. Turn t is member `(start + t) % members`'s; the first turn, already
+    /// running when the run started, is not a switch in, and neither is a turn the
+    /// budget ran out before.
+    pub fn switches_in(&self) -> impl ExactSizeIterator<Item = u64> + use<> {
+        let k = self.members as u64;
+        let inside = self.exit != Exit::Budget || self.left > 0;
+        let began = self.turns + u64::from(inside);
+        // Turns 1..began; member j is `p = (j - start) mod k` places after the start.
+        let (q, r) = (began / k, began % k);
+        let mut p = (k - self.start as u64) % k;
+        (0..self.members).map(move |_| {
+            // Turns before n that are member j's: n / k, plus one if p < n % k.
+            let upto = |n_q: u64, n_r: u64| n_q + u64::from(p < n_r);
+            let began = upto(q, r).saturating_sub(upto(1 / k, 1 % k));
+            p += 1;
+            if p == k {
+                p = 0;
+            }
+            began
+        })
+    }
 }
 
 /// Run `members` in round robin against `ram`, starting with member `start`, which has
@@ -105,17 +130,17 @@ pub fn run_ring<C: AsRef<Program>>(
         "rotation log length must be a power of two"
     );
     let log_mask = rotations.len().wrapping_sub(1);
+    // At quantum 1 (the default), with every record fitting and no two members sharing
+    // an arena, the members run on lanes split off VM RAM once (`lanes.rs`).
+    let mut quantum_one = first_left <= 1;
     for m in members.iter_mut() {
         (m.placement, m.misfit) = match Placement::of(&m.ctx, ram.len()) {
             Ok(p) => (p, None),
             Err(e) => (Placement::NONE, Some(e)),
         };
         m.flags = Flags::explicit(m.ctx.psw);
+        quantum_one &= m.quantum <= 1 && m.misfit.is_none();
     }
-    // At quantum 1 (the default), with every record fitting and no two members sharing
-    // an arena, the members run on lanes split off VM RAM once (`lanes.rs`).
-    let quantum_one =
-        first_left <= 1 && members.iter().all(|m| m.quantum <= 1 && m.misfit.is_none());
     if quantum_one && let Some(run) = run_quantum_one(members, ram, start, budget, rotations) {
         return run;
     }
@@ -133,7 +158,6 @@ pub fn run_ring<C: AsRef<Program>>(
     let (exit, left_in_turn, at) = 'run: loop {
         for (i, member) in members.iter_mut().enumerate().skip(skip) {
             if switch_in {
-                member.entered += 1;
                 turn = member.quantum.max(1);
             }
             switch_in = true;
@@ -237,5 +261,7 @@ pub fn run_ring<C: AsRef<Program>>(
         turns,
         at,
         left: left_in_turn,
+        members: k,
+        start,
     }
 }

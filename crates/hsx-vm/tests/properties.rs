@@ -1202,6 +1202,8 @@ fn check_ring(
                 turns,
                 at: i,
                 left: turn,
+                members: k,
+                start,
             };
         }
         ref_log.push(ref_ctxs[i].pc);
@@ -1214,6 +1216,8 @@ fn check_ring(
                 turns,
                 at: i,
                 left: 0,
+                members: k,
+                start,
             };
         }
         ref_entered[i] += 1;
@@ -1231,9 +1235,10 @@ fn check_ring(
     let run = hsx_vm::run_ring(&mut ring, &mut ram, start, first_left, budget, &mut log);
 
     prop_assert_eq!(run, expected);
-    for (j, m) in ring.iter().enumerate() {
+    prop_assert_eq!(run.switches_in().len(), k);
+    for ((j, m), entered) in ring.iter().enumerate().zip(run.switches_in()) {
         prop_assert_eq!(m.ctx, ref_ctxs[j], "member {} record", j);
-        prop_assert_eq!(m.entered, ref_entered[j], "member {} switches in", j);
+        prop_assert_eq!(entered, ref_entered[j], "member {} switches in", j);
     }
     let kept = ref_log.len().min(log_len);
     for (r, &pc) in ref_log.iter().enumerate().skip(ref_log.len() - kept) {
