@@ -8,14 +8,11 @@
 //! level's context records and logs each rotation, and this module then brings the
 //! scheduler's own bookkeeping up to date in one pass.
 
-use std::sync::Arc;
-
-use hsx_vm::{Exit, Member, Program};
+use hsx_vm::{Exit, Member};
 
 use crate::executive::Executive;
-use crate::image::LoadedImage;
 use crate::sched::Slot;
-use crate::task::TaskState;
+use crate::task::{Task, TaskState};
 use crate::trace::TraceEvent;
 
 /// Budget a level needs per task before it runs inside the core: the set-up and the
@@ -23,23 +20,11 @@ use crate::trace::TraceEvent;
 /// turn-by-turn loop is as fast.
 const MIN_STEPS_PER_TASK: u64 = 16;
 
-/// A task's shared code, as a ring member holds it.
-#[derive(Debug)]
-pub(crate) struct SharedCode(Arc<LoadedImage>);
-
-impl AsRef<Program> for SharedCode {
-    #[inline(always)]
-    fn as_ref(&self) -> &Program {
-        &self.0.program
-    }
-}
-
 /// Buffers reused by every round-robin run.
 #[derive(Debug, Default)]
 pub(crate) struct RingScratch {
     /// The level's slots, head first (member j is slot j's task).
     slots: Vec<Slot>,
-    members: Vec<Member<SharedCode>>,
     rotations: Vec<u32>,
 }
 
@@ -77,48 +62,46 @@ impl Executive {
         }
         debug_assert_eq!(queue.front(), Some(&head));
         let mut scratch = std::mem::take(&mut self.ring);
-        scratch.members.clear();
         scratch.slots.clear();
         scratch.slots.extend(queue.iter().copied());
+        let first_left = self.t(head).turn_left;
+        // The log keeps at least as many rotations as the trace ring can show.
+        let log_len = self.trace.capacity().next_power_of_two();
+        scratch.rotations.resize(log_len, 0);
+        // The members borrow their tasks' context records and code in place: the run
+        // updates the records, nothing is copied in or out. Every slot is borrowed once
+        // (a queued slot is queued once), in queue order.
+        let mut by_slot: Vec<Option<&mut Option<Task>>> = self.tasks.iter_mut().map(Some).collect();
+        let mut members = Vec::with_capacity(k);
         for &slot in &scratch.slots {
-            let t = self.tasks[slot as usize]
-                .as_ref()
-                .expect("queued slot is live");
+            let t = by_slot[slot as usize]
+                .take()
+                .and_then(Option::as_mut)
+                .expect("a queued slot is live and queued once");
             if t.needs_single_step() || self.debug.single_steps(t.pid) {
                 self.ring = scratch;
                 return None;
             }
-            scratch.members.push(Member::new(
-                t.ctx,
-                t.sched.quantum,
-                SharedCode(t.image.clone()),
-            ));
+            members.push(Member::new(&mut t.ctx, t.sched.quantum, &t.image.program));
         }
-        // The log keeps at least as many rotations as the trace ring can show.
-        let log_len = self.trace.capacity().next_power_of_two();
-        scratch.rotations.resize(log_len, 0);
-        let first_left = self.t(head).turn_left;
         let run = hsx_vm::run_ring(
-            &mut scratch.members,
+            &mut members,
             self.ram.words_mut(),
             0,
             first_left,
             budget,
             &mut scratch.rotations,
         );
+        drop(members);
 
-        // Write back: context records, counters, states; the head's turn continues.
+        // Write back: counters, states; the head's turn continues.
         let started = !matches!(run.exit, Exit::Budget) || run.left > 0;
         let mut switches = 0u64;
         let queue = &scratch.slots;
-        let entered = run.switches_in();
-        for (j, ((&slot, m), entered)) in
-            queue.iter().zip(&scratch.members).zip(entered).enumerate()
-        {
+        for (j, (&slot, entered)) in queue.iter().zip(run.switches_in()).enumerate() {
             let t = self.tasks[slot as usize]
                 .as_mut()
                 .expect("queued slot is live");
-            t.ctx = m.ctx;
             t.counters.switches_in += entered;
             switches += entered;
             if j == run.at && started {
@@ -145,7 +128,6 @@ impl Executive {
         self.counters.steps += run.retired;
         self.counters.core_runs += 1;
         self.set_current(current);
-        scratch.members.clear();
         self.ring = scratch;
         Some(RingOutcome {
             retired: run.retired,

@@ -14,15 +14,16 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(STEPS));
     for name in ["loop", "mov", "ldst", "fib"] {
         let program = programs::mix(name).expect("a known mix");
-        let (mut ram, mut members) = programs::ring(&program, 1);
+        let (mut ram, mut records) = programs::ring(1);
         group.bench_function(BenchmarkId::new(name, "single"), |b| {
             b.iter(|| {
-                let r = hsx_vm::run(&mut members[0].ctx, &mut ram, &program, STEPS);
+                let r = hsx_vm::run(&mut records[0], &mut ram, &program, STEPS);
                 assert_eq!((r.exit, r.retired), (Exit::Budget, STEPS));
             })
         });
         for k in [2u32, 10, 1_000] {
-            let (mut ram, mut members) = programs::ring(&program, k);
+            let (mut ram, mut records) = programs::ring(k);
+            let mut members = programs::members(&mut records, &program);
             let mut log = vec![0u32; 1024];
             group.bench_function(BenchmarkId::new(name, k), |b| {
                 b.iter(|| {

@@ -31,14 +31,15 @@ fn main() {
         eprintln!("unknown program {which}: loop, mov, alu, ldst, count or fib");
         std::process::exit(2);
     };
-    let (mut ram, mut members) = programs::ring(&program, k as u32);
+    let (mut ram, mut records) = programs::ring(k as u32);
+    let mut members = programs::members(&mut records, &program);
     let mut log = vec![0u32; 1024];
     if mode.as_deref() == Some("ratio") {
-        let (mut one_ram, mut one) = programs::ring(&program, 1);
+        let (mut one_ram, mut one) = programs::ring(1);
         let ratios: Vec<f64> = (0..rounds)
             .map(|_| {
                 let t = std::time::Instant::now();
-                let r = hsx_vm::run(&mut one[0].ctx, &mut one_ram, &program, steps);
+                let r = hsx_vm::run(&mut one[0], &mut one_ram, &program, steps);
                 let alone = t.elapsed().as_secs_f64() / r.retired as f64;
                 let t = std::time::Instant::now();
                 let r = hsx_vm::run_ring(&mut members, &mut ram, 0, 0, steps, &mut log);
@@ -54,7 +55,7 @@ fn main() {
     }
     let t = std::time::Instant::now();
     let (exit, retired) = if single {
-        let r = hsx_vm::run(&mut members[0].ctx, &mut ram, &program, steps);
+        let r = hsx_vm::run(&mut *members[0].ctx, &mut ram, &program, steps);
         (r.exit, r.retired)
     } else {
         let r = hsx_vm::run_ring(&mut members, &mut ram, 0, 0, steps, &mut log);

@@ -63,12 +63,12 @@ struct Lane<'r> {
 impl<'r> Lane<'r> {
     /// `member`'s lane, with its bank and window.
     fn new<C: AsRef<Program>>(
-        member: &'r mut Member<C>,
+        member: &'r mut Member<'_, C>,
         regs: &'r mut [u32; REGISTERS],
         mem: &'r mut [u8],
     ) -> Lane<'r> {
         let ops = member.code.as_ref().ops();
-        let core = Core::new(regs, mem, &mut member.ctx, member.flags, 1);
+        let core = Core::new(regs, mem, &mut *member.ctx, member.flags, 1);
         let ip = op_index(core.pc, ops.len() - 1);
         Lane { core, ops, ip }
     }
@@ -79,7 +79,7 @@ impl<'r> Lane<'r> {
 /// specifies. `None`, having run nothing, when two members' arenas overlap: the
 /// general loop, which carves at every switch, handles that.
 pub(crate) fn run_quantum_one<C: AsRef<Program>>(
-    members: &mut [Member<C>],
+    members: &mut [Member<'_, C>],
     ram: &mut [u32],
     start: usize,
     budget: u64,
@@ -385,7 +385,7 @@ fn span(first: usize, member: usize, words: usize, is_window: bool) -> u128 {
 
 /// Every member's bank and window as disjoint borrows of `ram`, in member order; `None`
 /// if two arenas overlap (or one does not fit, which the caller has ruled out).
-fn split_arenas<'r, C>(members: &[Member<C>], ram: &'r mut [u32]) -> Option<Arenas<'r>> {
+fn split_arenas<'r, C>(members: &[Member<'_, C>], ram: &'r mut [u32]) -> Option<Arenas<'r>> {
     if u32::try_from(members.len()).is_err() {
         return None;
     }
@@ -503,10 +503,11 @@ mod tests {
     }
 
     fn lanes_run(windows: [u32; 2]) -> Option<crate::RingRun> {
-        let (mut ram, ctxs, program) = pair(windows);
-        let mut members = ctxs.map(|c| {
+        let (mut ram, mut ctxs, program) = pair(windows);
+        let mut members = ctxs.each_mut().map(|c| {
+            let placement = crate::context::Placement::of(c, ram.len()).unwrap();
             let mut m = crate::Member::new(c, 1, &program);
-            m.placement = crate::context::Placement::of(&c, ram.len()).unwrap();
+            m.placement = placement;
             m
         });
         super::run_quantum_one(&mut members, &mut ram, 0, 10, &mut [])
@@ -529,12 +530,14 @@ mod tests {
         // The second member's PC is not an instruction address: it faults at its turn.
         ctxs[1].pc = 2;
         for stopping in [false, true] {
-            let mut members = ctxs.map(|mut c| {
+            let mut records = ctxs;
+            let mut members = records.each_mut().map(|c| {
                 if !stopping {
                     c.pc = 0;
                 }
+                let placement = crate::context::Placement::of(c, ram.len()).unwrap();
                 let mut m = crate::Member::new(c, 1, &program);
-                m.placement = crate::context::Placement::of(&c, ram.len()).unwrap();
+                m.placement = placement;
                 m
             });
             let (banks, windows) = split_arenas(&members, &mut ram).unwrap();

@@ -22,11 +22,12 @@ use crate::lanes::run_quantum_one;
 use crate::program::Kind;
 use crate::program::Program;
 
-/// One context taking part in a round-robin run.
-#[derive(Clone, Debug)]
-pub struct Member<C> {
+/// One context taking part in a round-robin run. It borrows the context record, which
+/// the run updates in place (nothing is copied in or out), and the code.
+#[derive(Debug)]
+pub struct Member<'r, C> {
     /// The context record; PC, PSW, SP, call depth and steps are kept up to date.
-    pub ctx: Context,
+    pub ctx: &'r mut Context,
     /// Instructions per turn (0 counts as 1).
     pub quantum: u32,
     /// The member's code.
@@ -39,9 +40,9 @@ pub struct Member<C> {
     pub(crate) flags: Flags,
 }
 
-impl<C: AsRef<Program>> Member<C> {
+impl<'r, C: AsRef<Program>> Member<'r, C> {
     /// A member running `code` from the record `ctx`, `quantum` instructions a turn.
-    pub fn new(ctx: Context, quantum: u32, code: C) -> Member<C> {
+    pub fn new(ctx: &'r mut Context, quantum: u32, code: C) -> Member<'r, C> {
         Member {
             ctx,
             quantum,
@@ -117,7 +118,7 @@ impl RingRun {
 /// neither 0 nor a power of two.
 #[inline(never)]
 pub fn run_ring<C: AsRef<Program>>(
-    members: &mut [Member<C>],
+    members: &mut [Member<'_, C>],
     ram: &mut [u32],
     start: usize,
     first_left: u32,
@@ -134,7 +135,7 @@ pub fn run_ring<C: AsRef<Program>>(
     // an arena, the members run on lanes split off VM RAM once (`lanes.rs`).
     let mut quantum_one = first_left <= 1;
     for m in members.iter_mut() {
-        (m.placement, m.misfit) = match Placement::of(&m.ctx, ram.len()) {
+        (m.placement, m.misfit) = match Placement::of(m.ctx, ram.len()) {
             Ok(p) => (p, None),
             Err(e) => (Placement::NONE, Some(e)),
         };

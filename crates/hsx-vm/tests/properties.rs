@@ -1225,19 +1225,21 @@ fn check_ring(
     };
 
     // In the core.
-    let mut ring: Vec<Member<&Program>> = ctxs
-        .iter()
+    let mut records = ctxs.clone();
+    let mut ring: Vec<Member<&Program>> = records
+        .iter_mut()
         .zip(quanta)
         .zip(&programs)
-        .map(|((&ctx, &q), p)| Member::new(ctx, q, p))
+        .map(|((ctx, &q), p)| Member::new(ctx, q, p))
         .collect();
     let mut log = vec![0u32; log_len];
     let run = hsx_vm::run_ring(&mut ring, &mut ram, start, first_left, budget, &mut log);
+    drop(ring);
 
     prop_assert_eq!(run, expected);
     prop_assert_eq!(run.switches_in().len(), k);
-    for ((j, m), entered) in ring.iter().enumerate().zip(run.switches_in()) {
-        prop_assert_eq!(m.ctx, ref_ctxs[j], "member {} record", j);
+    for ((j, ctx), entered) in records.iter().enumerate().zip(run.switches_in()) {
+        prop_assert_eq!(*ctx, ref_ctxs[j], "member {} record", j);
         prop_assert_eq!(entered, ref_entered[j], "member {} switches in", j);
     }
     let kept = ref_log.len().min(log_len);

@@ -87,18 +87,18 @@ pub fn mix(name: &str) -> Option<Program> {
     })
 }
 
-/// VM RAM and `k` quantum-1 ring members running `program`: banks first, then 4 KiB
+/// VM RAM and the records of `k` quantum-1 ring members (see [`members`]): banks first, then 4 KiB
 /// windows, each a cache line further into its page than the one before: windows
 /// 4 KiB apart put every member's data at the same page offset, and the host then
 /// holds a load back until an earlier store of another member to the same offset is
 /// done (4K aliasing; it took `ldst` with 4 contexts from 47 % to 31 % of one context's
 /// throughput).
-pub fn ring(program: &Program, k: u32) -> (Vec<u32>, Vec<Member<&Program>>) {
+pub fn ring(k: u32) -> (Vec<u32>, Vec<Context>) {
     const WINDOW: u32 = 0x1000;
     const STRIDE: u32 = WINDOW + 0x40;
     let windows = 0x100 + 64 * k;
     let ram = vec![0u32; ((windows + STRIDE * k) / 4) as usize];
-    let members = (0..k)
+    let records = (0..k)
         .map(|j| {
             let layout = Layout {
                 reg_base: 0x100 + 64 * j,
@@ -107,8 +107,19 @@ pub fn ring(program: &Program, k: u32) -> (Vec<u32>, Vec<Member<&Program>>) {
                 stack_top: WINDOW,
                 stack_limit: WINDOW / 2,
             };
-            Member::new(Context::new(0, layout), 1, program)
+            Context::new(0, layout)
         })
         .collect();
-    (ram, members)
+    (ram, records)
+}
+
+/// Quantum-1 ring members running `program` from `records`.
+pub fn members<'a>(
+    records: &'a mut [Context],
+    program: &'a Program,
+) -> Vec<Member<'a, &'a Program>> {
+    records
+        .iter_mut()
+        .map(|ctx| Member::new(ctx, 1, program))
+        .collect()
 }
