@@ -1,11 +1,11 @@
 //! VM RAM and its arena allocator (`executive.md` §1).
 //!
-//! One contiguous, zero-initialised array of 32-bit words, starting on a host cache line (so register banks are
-//! naturally aligned; guest windows are viewed as bytes). Arenas are carved at spawn and
-//! returned at reap. Free space is kept in two ordered maps, by offset (for coalescing
-//! with neighbours) and by size (for best fit), so allocation and release are
-//! O(log n) and adjacent free blocks always merge, which keeps spawn/exit churn from
-//! fragmenting RAM.
+//! One contiguous, zero-initialised array of 32-bit words that starts on a host cache
+//! line (so register banks are naturally aligned, one line each; guest windows are
+//! viewed as bytes). Arenas are carved at spawn and returned at reap. Free space is kept
+//! in two ordered maps, by offset (for coalescing with neighbours) and by size (for best
+//! fit), so allocation and release are O(log n) and adjacent free blocks always merge,
+//! which keeps spawn/exit churn from fragmenting RAM.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -87,12 +87,12 @@ pub fn mix(name: &str) -> Option<Program> {
     })
 }
 
-/// VM RAM and the records of `k` quantum-1 ring members (see [`members`]): banks first, then 4 KiB
-/// windows, each a cache line further into its page than the one before: windows
-/// 4 KiB apart put every member's data at the same page offset, and the host then
-/// holds a load back until an earlier store of another member to the same offset is
-/// done (4K aliasing; it took `ldst` with 4 contexts from 47 % to 31 % of one context's
-/// throughput).
+/// VM RAM and the records of `k` quantum-1 ring members (see [`members`]): banks first,
+/// then 4 KiB windows, each a cache line further into its page than the one before:
+/// windows 4 KiB apart put every member's data at the same page offset, and the host
+/// then holds a load back until an earlier store of another member to the same offset
+/// is done (4K aliasing; it took `ldst` with 4 contexts from 47 % to 31 % of one
+/// context's throughput).
 pub fn ring(k: u32) -> (Vec<u32>, Vec<Context>) {
     const WINDOW: u32 = 0x1000;
     const STRIDE: u32 = WINDOW + 0x40;
