@@ -266,3 +266,54 @@ pub fn run_ring<C: AsRef<Program>>(
         start,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RingRun;
+    use crate::Exit;
+    use alloc::vec::Vec;
+
+    /// A run of `members` that started with member `start`, rotated `turns` times and
+    /// ended with `exit`, `left` instructions left in the current turn.
+    fn run(members: usize, start: usize, turns: u64, exit: Exit, left: u32) -> RingRun {
+        RingRun {
+            exit,
+            retired: 0,
+            turns,
+            at: (start + turns as usize) % members,
+            left,
+            members,
+            start,
+        }
+    }
+
+    #[test]
+    fn switches_in_count_the_turns_each_member_began() {
+        let trap = Exit::Trap {
+            module: 0,
+            function: 1,
+        };
+        // (members, start, rotations, exit, left in the current turn, switches in)
+        let cases: [(usize, usize, u64, Exit, u32, &[u64]); 8] = [
+            // Turns 1..7 of a ring started at member 1: members 2 0 1 2 0 1.
+            (3, 1, 7, Exit::Budget, 0, &[2, 2, 2]),
+            // The budget ran out inside turn 7 (member 2's): it began.
+            (3, 1, 7, Exit::Budget, 1, &[2, 2, 3]),
+            // Turn 7 stopped on a trap: it began as well.
+            (3, 1, 7, trap, 0, &[2, 2, 3]),
+            // Nothing rotated: the first turn is not a switch in.
+            (3, 0, 0, Exit::Budget, 2, &[0, 0, 0]),
+            (2, 1, 0, trap, 0, &[0, 0]),
+            // No budget at all.
+            (2, 0, 0, Exit::Budget, 0, &[0, 0]),
+            // One member switches in at every turn but the first.
+            (1, 0, 5, Exit::Budget, 0, &[4]),
+            (1, 0, 5, trap, 0, &[5]),
+        ];
+        for (members, start, turns, exit, left, expected) in cases {
+            let run = run(members, start, turns, exit, left);
+            let counts: Vec<u64> = run.switches_in().collect();
+            assert_eq!(counts, expected, "{run:?}");
+        }
+    }
+}
