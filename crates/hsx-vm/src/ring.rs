@@ -293,8 +293,9 @@ mod tests {
             module: 0,
             function: 1,
         };
-        // (members, start, rotations, exit, left in the current turn, switches in)
-        let cases: [(usize, usize, u64, Exit, u32, &[u64]); 8] = [
+        // Members, start, rotations, exit, left in the current turn, switches in.
+        type Case = (usize, usize, u64, Exit, u32, &'static [u64]);
+        let cases: [Case; 8] = [
             // Turns 1..7 of a ring started at member 1: members 2 0 1 2 0 1.
             (3, 1, 7, Exit::Budget, 0, &[2, 2, 2]),
             // The budget ran out inside turn 7 (member 2's): it began.
