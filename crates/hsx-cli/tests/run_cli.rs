@@ -159,12 +159,45 @@ fn load_errors_exit_125_and_name_the_file() {
 }
 
 #[test]
+fn more_tasks_than_the_mailbox_pool_holds_run_with_a_bigger_pool() {
+    // Every task takes four descriptors: the host profile's 256 hold 64 tasks.
+    let image = format!("{DATA}/countdown.mvasm");
+    let mut args = vec!["run"];
+    args.extend(std::iter::repeat_n(image.as_str(), 100));
+    let out = hsx(&args);
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(err.contains("mailbox descriptor pool full"), "{err}");
+    assert!(err.contains("--mailbox max_descriptors=N"), "{err}");
+
+    let mut args = vec!["run", "--mailbox", "max_descriptors=400", "--json"];
+    args.extend(std::iter::repeat_n(image.as_str(), 100));
+    let out = hsx(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tasks = doc["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 100);
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t["state"] == "returned" && t["exit_status"] == 0)
+    );
+    assert_eq!(doc["scheduler"]["spawned"], 100);
+}
+
+#[test]
 fn usage_errors_exit_2() {
     assert_eq!(hsx(&["run"]).status.code(), Some(2));
     assert_eq!(hsx(&["run", "x.hxe@colour=red"]).status.code(), Some(2));
     assert_eq!(
         hsx(&["run", "--quantum", "many", "x.hxe"]).status.code(),
         Some(2)
+    );
+    let out = hsx(&["run", "--mailbox", "max_descriptors=70000", "x.hxe"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "hsx run: --mailbox max_descriptors=70000 is outside 0..=65535\n"
     );
 }
 

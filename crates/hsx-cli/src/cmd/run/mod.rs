@@ -12,9 +12,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
+use hsx_exec::mailbox::{Limits, MAX_CAPACITY, MIN_CAPACITY};
 use hsx_exec::{
     ClockMode, Config, Event, Executive, Pid, Profile, ReportedState, SchedParams, SpawnDefaults,
-    SpawnOptions, Stop, TaskState, TraceEvent,
+    SpawnError, SpawnOptions, Stop, TaskState, TraceEvent,
 };
 
 use crate::num::{parse_u32, parse_u64};
@@ -67,6 +68,12 @@ pub struct Args {
     /// VM RAM size in bytes (default: 64 MiB host, 64 KiB embedded).
     #[arg(long, value_name = "BYTES", value_parser = parse_u32)]
     ram: Option<u32>,
+    /// Mailbox limits over the profile's (mailbox.md §2), as KEY=VALUE,...: max_descriptors,
+    /// handle_limit_per_pid, default_capacity, stdio_capacity, tap_rate_limit. Every task
+    /// takes four descriptors, so the host profile's 256 hold 64 tasks; 10,000 tasks need
+    /// max_descriptors=40000 (and --ram 1073741824 with default windows).
+    #[arg(long, value_name = "KEY=VALUE,...")]
+    mailbox: Option<String>,
     /// Print a JSON document with every task's final record and the scheduler counters.
     #[arg(long)]
     json: bool,
@@ -138,6 +145,41 @@ enum BrkArg {
 fn parse_priority(text: &str) -> Result<u8, String> {
     let v = parse_u32(text)?;
     u8::try_from(v).map_err(|_| format!("priority {v} is outside 0..=255"))
+}
+
+/// `base` with the `KEY=VALUE,...` settings of `--mailbox` applied, each checked against
+/// the range the executive accepts.
+fn mailbox_limits(base: Limits, settings: &str) -> Result<Limits, String> {
+    let mut limits = base;
+    for item in settings.split(',').filter(|s| !s.trim().is_empty()) {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--mailbox setting '{item}' is not key=value"))?;
+        let value = parse_u32(value.trim()).map_err(|e| format!("--mailbox {item}: {e}"))?;
+        let (field, range) = match key.trim() {
+            "max_descriptors" => (&mut limits.max_descriptors, 0..=0xFFFF),
+            "handle_limit_per_pid" => (&mut limits.handle_limit_per_pid, 1..=0xFFFF),
+            "default_capacity" => (&mut limits.default_capacity, MIN_CAPACITY..=MAX_CAPACITY),
+            "stdio_capacity" => (&mut limits.stdio_capacity, MIN_CAPACITY..=MAX_CAPACITY),
+            "tap_rate_limit" => (&mut limits.tap_rate_limit, 0..=u32::MAX),
+            other => {
+                return Err(format!(
+                    "unknown --mailbox setting '{other}' (expected max_descriptors, \
+                     handle_limit_per_pid, default_capacity, stdio_capacity, tap_rate_limit)"
+                ));
+            }
+        };
+        if !range.contains(&value) {
+            return Err(format!(
+                "--mailbox {}={value} is outside {}..={}",
+                key.trim(),
+                range.start(),
+                range.end()
+            ));
+        }
+        *field = value;
+    }
+    Ok(limits)
 }
 
 /// One IMAGE argument with its `@key=value,...` settings.
@@ -219,12 +261,24 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let config = Config {
-        profile: match args.profile {
-            ProfileArg::Host => Profile::Host,
-            ProfileArg::Embedded => Profile::Embedded,
+    let profile = match args.profile {
+        ProfileArg::Host => Profile::Host,
+        ProfileArg::Embedded => Profile::Embedded,
+    };
+    let mailbox = match args.mailbox.as_deref() {
+        Some(settings) => match mailbox_limits(profile.mailbox_limits(), settings) {
+            Ok(limits) => Some(limits),
+            Err(e) => {
+                eprintln!("hsx run: {e}");
+                return ExitCode::from(2);
+            }
         },
+        None => None,
+    };
+    let config = Config {
+        profile,
         ram_bytes: args.ram,
+        mailbox_limits: mailbox,
         clock: match args.clock {
             ClockArg::Wall => ClockMode::Wall,
             ClockArg::Virtual => ClockMode::Virtual,
@@ -261,7 +315,13 @@ pub fn run(args: Args) -> ExitCode {
                         parent: 0,
                     },
                 )
-                .map_err(|e| format!("{}: {e}", spec.path))?;
+                .map_err(|e| match e {
+                    SpawnError::Mailbox(_) => format!(
+                        "{}: {e} (the pool is set with --mailbox max_descriptors=N)",
+                        spec.path
+                    ),
+                    e => format!("{}: {e}", spec.path),
+                })?;
             if let Some(table) = syms {
                 symbols.insert(pid, table);
             }
@@ -667,5 +727,35 @@ mod tests {
         );
         assert!(parse_image_spec("a.hxe@speed=9").is_err());
         assert!(parse_image_spec("a.hxe@priority=300").is_err());
+    }
+
+    #[test]
+    fn mailbox_settings_apply_over_the_profile_and_are_range_checked() {
+        let host = Limits::HOST;
+        let limits = mailbox_limits(host, "max_descriptors=40000, stdio_capacity=0x400").unwrap();
+        assert_eq!(
+            limits,
+            Limits {
+                max_descriptors: 40000,
+                stdio_capacity: 0x400,
+                ..host
+            }
+        );
+        assert_eq!(mailbox_limits(host, ""), Ok(host));
+        let refused = [
+            ("colour=1", "unknown --mailbox setting 'colour'"),
+            ("max_descriptors", "is not key=value"),
+            (
+                "max_descriptors=70000",
+                "max_descriptors=70000 is outside 0..=65535",
+            ),
+            ("handle_limit_per_pid=0", "outside 1..=65535"),
+            ("default_capacity=4", "outside 8..=65535"),
+            ("tap_rate_limit=lots", "--mailbox tap_rate_limit=lots"),
+        ];
+        for (settings, message) in refused {
+            let err = mailbox_limits(host, settings).unwrap_err();
+            assert!(err.contains(message), "{settings}: {err}");
+        }
     }
 }
