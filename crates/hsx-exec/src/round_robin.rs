@@ -123,7 +123,11 @@ impl Executive {
             self.trace.record(ts, pid, TraceEvent::Rotate, pc);
         }
         let current = started.then(|| queue[run.at]);
-        self.ready.rotate_by(level, (run.turns % k as u64) as usize);
+        // The first `turns % k` tasks rotated once more than the others.
+        let rotated = (run.turns % k as u64) as usize;
+        if rotated > 0 {
+            self.ready.rotate_after(level, queue[rotated - 1]);
+        }
         self.counters.switches += switches;
         self.counters.steps += run.retired;
         self.counters.core_runs += 1;

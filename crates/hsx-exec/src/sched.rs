@@ -116,15 +116,23 @@ impl ReadyQueues {
         }
     }
 
-    /// Rotate `priority` by `n` places: the first `n` slots move to the tail in order,
-    /// as `n` round-robin rotations would.
-    pub fn rotate_by(&mut self, priority: u8, n: usize) {
-        let len = self.level_len(priority);
-        if len > 0 {
-            for _ in 0..n % len {
-                self.rotate(priority);
-            }
+    /// Rotate `priority` so that `tail` and the slots before it move behind the others,
+    /// in order: `tail` becomes the tail and the slot after it the head, as that many
+    /// round-robin rotations would leave the level, in O(1). Nothing changes if `tail`
+    /// is the tail already. `tail` must be queued at `priority`.
+    #[inline]
+    pub fn rotate_after(&mut self, priority: u8, tail: Slot) {
+        let head = self.next[tail as usize];
+        debug_assert_ne!(head, OUT, "slot {tail} is not queued");
+        if head == END {
+            return;
         }
+        let level = &mut self.levels[priority as usize];
+        // Close the ring, then open it after `tail`.
+        self.next[level.tail as usize] = level.head;
+        level.head = head;
+        level.tail = tail;
+        self.next[tail as usize] = END;
     }
 
     /// Remove a slot from its level (blocking, pausing, terminating). O(1) for the head
@@ -239,12 +247,12 @@ mod tests {
         q.rotate(10);
         assert_eq!(q.head(), Some((10, 2)));
         q.push_back(10, 5);
-        q.rotate_by(10, 2);
+        q.rotate_after(10, 1);
         assert_eq!(
             q.level(10).iter().copied().collect::<Vec<_>>(),
             vec![5, 2, 1]
         );
-        q.rotate_by(10, 1);
+        q.rotate_after(10, 5);
         assert!(q.remove(10, 5));
         q.push_back(0, 4);
         assert_eq!(q.head(), Some((0, 4)));
@@ -274,8 +282,10 @@ mod tests {
         assert!(!q.remove(7, 0));
         q.rotate(7);
         assert_eq!(at(&q), vec![9, 5, 4]);
-        q.rotate_by(7, 5);
+        q.rotate_after(7, 5);
         assert_eq!(at(&q), vec![4, 9, 5]);
+        q.rotate_after(7, 5);
+        assert_eq!(at(&q), vec![4, 9, 5], "after the tail: no change");
         assert_eq!(q.level(7).front(), Some(&4));
         q.push_back(7, 0);
         assert_eq!((at(&q), q.level(7).len()), (vec![4, 9, 5, 0], 4));
@@ -284,6 +294,28 @@ mod tests {
             assert!(q.remove(7, s));
         }
         assert!(q.is_empty() && q.level(7).is_empty() && q.level(7).front().is_none());
+    }
+
+    #[test]
+    fn rotating_after_a_slot_is_that_many_single_rotations() {
+        let order = [3u32, 8, 1, 6, 0, 5];
+        for n in 1..=order.len() {
+            let (mut once, mut stepwise) = (ReadyQueues::default(), ReadyQueues::default());
+            for s in order {
+                once.push_back(4, s);
+                stepwise.push_back(4, s);
+            }
+            once.rotate_after(4, order[n - 1]);
+            for _ in 0..n {
+                stepwise.rotate(4);
+            }
+            let at = |q: &ReadyQueues| q.level(4).iter().copied().collect::<Vec<_>>();
+            assert_eq!(at(&once), at(&stepwise), "after {n} slots");
+            // The links stay sound: the new tail takes a push.
+            once.push_back(4, 9);
+            assert_eq!(at(&once).last(), Some(&9));
+            assert_eq!(once.level_len(4), order.len() + 1);
+        }
     }
 
     #[test]
