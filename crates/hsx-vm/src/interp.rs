@@ -106,11 +106,14 @@ pub(crate) fn run_turn(
     program: &Program,
     budget: u64,
 ) -> RunResult {
-    let mut core = Core::new(regs, mem, ctx, *flags, budget);
-    let exit = core.execute(program);
-    let retired = budget - core.left;
-    let (pc, sp) = (core.pc, core.sp);
+    let mut core = Core::new(regs, ctx.pc, *flags);
+    let mut cold = Cold::new(mem, ctx);
+    let mut left = budget;
+    let exit = core.execute(&mut cold, &mut left, program);
+    let retired = budget - left;
     *flags = core.flags;
+    let (pc, sp) = (core.pc, cold.sp);
+    let ctx = cold.stack;
     ctx.pc = pc;
     ctx.sp = sp;
     ctx.steps += retired;
@@ -125,44 +128,45 @@ pub fn step(ctx: &mut Context, ram: &mut [u32], program: &Program) -> RunResult 
 /// Every op's semantics, written once and expanded into each driver loop
 /// ([`Core::execute`] and the round-robin loops of `ring.rs` and `lanes.rs`), so each
 /// driver keeps straight-line control flow from the handlers back to its loop head. The
-/// driver passes its core, the op, its index, the sentinel index and the place that
-/// counts its budget down (`core.left`, or a local that a driver running one
-/// instruction a turn keeps constant so the arithmetic folds away), and defines three
+/// driver passes its core, its [`Cold`] state (an expression, evaluated only by the
+/// instructions that use it), the op, its index, the sentinel index and the place that
+/// counts its budget down (a local; a driver running one instruction a turn keeps it
+/// constant so the arithmetic folds away), and defines three
 /// local macros: `next!()` continues at `$ip` (already updated), `far!(address)`
 /// continues at a byte address that still has to be validated, `stop!(exit)` ends the
 /// run. An op that falls out of the match has retired nothing yet: the driver retires it
 /// and continues at `$ip + 1`.
 macro_rules! dispatch {
-    ($core:ident, $op:ident, $ip:ident, $end:ident, $left:expr) => {
+    ($core:ident, $cold:expr, $op:ident, $ip:ident, $end:ident, $left:expr) => {
         match $op.kind {
             Kind::Ldi => $core.set($op.rd, $op.imm),
-            Kind::Ld => match $core.load::<4>(ea!($core, $op)) {
+            Kind::Ld => match $cold.load::<4>(ea!($core, $op)) {
                 Some(b) => $core.set($op.rd, u32::from_le_bytes(b)),
                 None => fault!($core, $ip, Fault::MemFault),
             },
-            Kind::Ldb => match $core.load::<1>(ea!($core, $op)) {
+            Kind::Ldb => match $cold.load::<1>(ea!($core, $op)) {
                 Some(b) => $core.set($op.rd, b[0] as u32),
                 None => fault!($core, $ip, Fault::MemFault),
             },
-            Kind::Ldh => match $core.load::<2>(ea!($core, $op)) {
+            Kind::Ldh => match $cold.load::<2>(ea!($core, $op)) {
                 Some(b) => $core.set($op.rd, u16::from_le_bytes(b) as u32),
                 None => fault!($core, $ip, Fault::MemFault),
             },
             Kind::St => {
                 let v = $core.r($op.rs2);
-                if !$core.store(ea!($core, $op), v.to_le_bytes()) {
+                if !$cold.store(ea!($core, $op), v.to_le_bytes()) {
                     fault!($core, $ip, Fault::MemFault);
                 }
             }
             Kind::Stb => {
                 let v = $core.r($op.rs2) as u8;
-                if !$core.store(ea!($core, $op), [v]) {
+                if !$cold.store(ea!($core, $op), [v]) {
                     fault!($core, $ip, Fault::MemFault);
                 }
             }
             Kind::Sth => {
                 let v = $core.r($op.rs2) as u16;
-                if !$core.store(ea!($core, $op), v.to_le_bytes()) {
+                if !$cold.store(ea!($core, $op), v.to_le_bytes()) {
                     fault!($core, $ip, Fault::MemFault);
                 }
             }
@@ -291,20 +295,20 @@ macro_rules! dispatch {
                 } else {
                     $core.r($op.rs1).wrapping_add($op.imm) & 0xFFFF
                 };
-                let Some(sp) = $core
+                let Some(sp) = $cold
                     .sp
                     .checked_sub(4)
-                    .filter(|&sp| sp >= $core.stack.stack_limit)
+                    .filter(|&sp| sp >= $cold.stack.stack_limit)
                 else {
                     fault!($core, $ip, Fault::StackOverflow);
                 };
                 let ret = (($ip as u32) << 2).wrapping_add(4);
-                if !$core.store(sp, ret.to_le_bytes()) {
+                if !$cold.store(sp, ret.to_le_bytes()) {
                     fault!($core, $ip, Fault::MemFault);
                 }
-                $core.sp = sp;
+                $cold.sp = sp;
                 $core.set(15, sp);
-                $core.stack.call_depth += 1;
+                $cold.stack.call_depth += 1;
                 $left -= 1;
                 if target & 3 == 0 && ((target >> 2) as usize) < $end {
                     $ip = (target >> 2) as usize;
@@ -313,23 +317,23 @@ macro_rules! dispatch {
                 far!(target);
             }
             Kind::Ret => {
-                if $core.stack.call_depth == 0 {
+                if $cold.stack.call_depth == 0 {
                     $core.pc = ($ip as u32) << 2;
                     stop!(Exit::Exit { status: $core.r(0) });
                 }
-                if $core
+                if $cold
                     .sp
                     .checked_add(4)
-                    .is_none_or(|e| e > $core.stack.stack_top)
+                    .is_none_or(|e| e > $cold.stack.stack_top)
                 {
                     fault!($core, $ip, Fault::StackUnderflow);
                 }
-                let Some(b) = $core.load::<4>($core.sp) else {
+                let Some(b) = $cold.load::<4>($cold.sp) else {
                     fault!($core, $ip, Fault::MemFault);
                 };
-                $core.sp += 4;
-                $core.set(15, $core.sp);
-                $core.stack.call_depth -= 1;
+                $cold.sp += 4;
+                $core.set(15, $cold.sp);
+                $cold.stack.call_depth -= 1;
                 $left -= 1;
                 let target = u32::from_le_bytes(b);
                 if target & 3 == 0 && ((target >> 2) as usize) < $end {
@@ -340,34 +344,34 @@ macro_rules! dispatch {
             }
             Kind::Push => {
                 let v = $core.r($op.rs1);
-                let Some(sp) = $core
+                let Some(sp) = $cold
                     .sp
                     .checked_sub(4)
-                    .filter(|&sp| sp >= $core.stack.stack_limit)
+                    .filter(|&sp| sp >= $cold.stack.stack_limit)
                 else {
                     fault!($core, $ip, Fault::StackOverflow);
                 };
-                if !$core.store(sp, v.to_le_bytes()) {
+                if !$cold.store(sp, v.to_le_bytes()) {
                     fault!($core, $ip, Fault::MemFault);
                 }
-                $core.sp = sp;
+                $cold.sp = sp;
                 $core.set(15, sp);
             }
             // POP and RET spell the pop out: a shared `Result`-returning helper measured
             // 2 host instructions slower per step on straight-line code and 12 per fib call.
             Kind::Pop => {
-                if $core
+                if $cold
                     .sp
                     .checked_add(4)
-                    .is_none_or(|e| e > $core.stack.stack_top)
+                    .is_none_or(|e| e > $cold.stack.stack_top)
                 {
                     fault!($core, $ip, Fault::StackUnderflow);
                 }
-                let Some(b) = $core.load::<4>($core.sp) else {
+                let Some(b) = $cold.load::<4>($cold.sp) else {
                     fault!($core, $ip, Fault::MemFault);
                 };
-                $core.sp += 4;
-                $core.set(15, $core.sp);
+                $cold.sp += 4;
+                $core.set(15, $cold.sp);
                 $core.set($op.rd, u32::from_le_bytes(b));
             }
             Kind::Svc => {
@@ -457,17 +461,57 @@ macro_rules! ea {
 }
 pub(crate) use ea;
 
-/// Interpreter state. PC, flags, SP and the budget stay in host registers; the call
-/// depth and the stack bounds are used only by stack instructions and stay in the
-/// context record, which keeps register pressure off the dispatch loop.
+/// Interpreter state every instruction may use: the bank, the flags and the PC. What
+/// only some instructions use (the window, SP and the context record) is in [`Cold`],
+/// and the budget is the driver's own, so that a driver keeping many cores (the lanes)
+/// streams only these few bytes per instruction.
 pub(crate) struct Core<'r> {
     pub(crate) regs: &'r mut [u32; REGISTERS],
-    pub(crate) mem: &'r mut [u8],
-    pub(crate) pc: u32,
     pub(crate) flags: Flags,
+    pub(crate) pc: u32,
+}
+
+/// Interpreter state only loads, stores and stack instructions use: the window, SP
+/// (kept out of the register file between instructions) and the context record (call
+/// depth and stack bounds).
+pub(crate) struct Cold<'r> {
+    pub(crate) mem: &'r mut [u8],
     pub(crate) sp: u32,
     pub(crate) stack: &'r mut Context,
-    pub(crate) left: u64,
+}
+
+impl<'r> Cold<'r> {
+    /// The window `mem` of `ctx`, with its SP.
+    #[inline(always)]
+    pub(crate) fn new(mem: &'r mut [u8], ctx: &'r mut Context) -> Cold<'r> {
+        Cold {
+            mem,
+            sp: ctx.sp,
+            stack: ctx,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn load<const N: usize>(&self, ea: u32) -> Option<[u8; N]> {
+        let ea = ea as usize;
+        self.mem.get(ea..ea + N).map(|s| {
+            let mut b = [0; N];
+            b.copy_from_slice(s);
+            b
+        })
+    }
+
+    #[inline(always)]
+    pub(crate) fn store<const N: usize>(&mut self, ea: u32, bytes: [u8; N]) -> bool {
+        let ea = ea as usize;
+        match self.mem.get_mut(ea..ea + N) {
+            Some(s) => {
+                s.copy_from_slice(&bytes);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Flags are evaluated lazily: ADD, SUB/CMP and logic ops record their operands and
@@ -556,24 +600,10 @@ pub(crate) fn f16_op(a: u32, b: u32, f: impl Fn(f32, f32) -> f32) -> u16 {
 }
 
 impl<'r> Core<'r> {
-    /// A core for `ctx` with its bank and window, its flags and a budget.
+    /// A core on the bank `regs`, at `pc`, with `flags`.
     #[inline(always)]
-    pub(crate) fn new(
-        regs: &'r mut [u32; REGISTERS],
-        mem: &'r mut [u8],
-        ctx: &'r mut Context,
-        flags: Flags,
-        left: u64,
-    ) -> Core<'r> {
-        Core {
-            regs,
-            mem,
-            pc: ctx.pc,
-            flags,
-            sp: ctx.sp,
-            stack: ctx,
-            left,
-        }
+    pub(crate) fn new(regs: &'r mut [u32; REGISTERS], pc: u32, flags: Flags) -> Core<'r> {
+        Core { regs, flags, pc }
     }
 
     #[inline(always)]
@@ -586,29 +616,7 @@ impl<'r> Core<'r> {
         self.regs[(n & 15) as usize] = v.to_le();
     }
 
-    #[inline(always)]
-    pub(crate) fn load<const N: usize>(&self, ea: u32) -> Option<[u8; N]> {
-        let ea = ea as usize;
-        self.mem.get(ea..ea + N).map(|s| {
-            let mut b = [0; N];
-            b.copy_from_slice(s);
-            b
-        })
-    }
-
-    #[inline(always)]
-    pub(crate) fn store<const N: usize>(&mut self, ea: u32, bytes: [u8; N]) -> bool {
-        let ea = ea as usize;
-        match self.mem.get_mut(ea..ea + N) {
-            Some(s) => {
-                s.copy_from_slice(&bytes);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The main loop. `self.left` counts down the budget; an instruction that retires
+    /// The main loop. `left` counts down the budget; an instruction that retires
     /// decrements it, one that faults or exits does not.
     ///
     /// The inner loop runs on an op index: sequential flow needs no fetch check because
@@ -616,11 +624,16 @@ impl<'r> Core<'r> {
     /// decode. Anything that moves the PC elsewhere (far branch, RET to an arbitrary
     /// address) leaves the inner loop and the outer loop re-validates the PC.
     #[inline(always)]
-    pub(crate) fn execute(&mut self, program: &Program) -> Exit {
+    pub(crate) fn execute(
+        &mut self,
+        cold: &mut Cold<'_>,
+        left: &mut u64,
+        program: &Program,
+    ) -> Exit {
         let ops = program.ops();
         let end = ops.len() - 1;
         loop {
-            if self.left == 0 {
+            if *left == 0 {
                 return Exit::Budget;
             }
             if self.pc & 3 != 0 || (self.pc >> 2) as usize >= end {
@@ -649,13 +662,13 @@ impl<'r> Core<'r> {
             }
             // Leaves with the (retired) far target of a branch or RET.
             let far: u32 = loop {
-                if self.left == 0 {
+                if *left == 0 {
                     self.pc = (ip as u32) << 2;
                     return Exit::Budget;
                 }
                 let op = ops[ip];
-                dispatch!(self, op, ip, end, self.left);
-                self.left -= 1;
+                dispatch!(self, cold, op, ip, end, *left);
+                *left -= 1;
                 ip += 1;
             };
             self.pc = far;

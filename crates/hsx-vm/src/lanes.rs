@@ -19,7 +19,7 @@ use half::f16;
 use hsx_isa::Fault;
 
 use crate::context::{Exit, REGISTERS};
-use crate::interp::{Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
+use crate::interp::{Cold, Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
 use crate::program::{Kind, Op, Program};
 use crate::ring::{Member, RingRun};
 
@@ -52,27 +52,41 @@ fn pc_of(ip: usize, pc: u32) -> u32 {
     }
 }
 
-/// One member's running state.
-struct Lane<'r> {
+/// What every instruction of one member may use (the window, SP and context record are
+/// in a [`Cold`] of the same index in a table of their own, so a round streams only
+/// the lanes and the banks past the host's caches).
+struct Lane<'r, 'c> {
     core: Core<'r>,
     ops: &'r [Op],
     /// Index of the next op, or [`UNCHECKED`].
     ip: usize,
+    cold: &'c mut Cold<'r>,
 }
 
-impl<'r> Lane<'r> {
-    /// `member`'s lane, with its bank and window.
-    fn new<C: AsRef<Program>>(
-        member: &'r mut Member<'_, C>,
+impl<'r, 'c> Lane<'r, 'c> {
+    /// A lane on the bank `regs` running `ops` with `flags`, its cold state in `cold`.
+    fn new(
         regs: &'r mut [u32; REGISTERS],
-        mem: &'r mut [u8],
-    ) -> Lane<'r> {
-        let ops = member.code.as_ref().ops();
-        let core = Core::new(regs, mem, &mut *member.ctx, member.flags, 1);
+        ops: &'r [Op],
+        flags: Flags,
+        cold: &'c mut Cold<'r>,
+    ) -> Lane<'r, 'c> {
+        let core = Core::new(regs, cold.stack.pc, flags);
         let ip = op_index(core.pc, ops.len() - 1);
-        Lane { core, ops, ip }
+        Lane {
+            core,
+            ops,
+            ip,
+            cold,
+        }
     }
 }
+
+/// Every member's hot parts (bank, code, flags) and cold state, in lane order.
+type Parts<'r> = (
+    Vec<(&'r mut [u32; REGISTERS], &'r [Op], Flags)>,
+    Vec<Cold<'r>>,
+);
 
 /// Run `members` (all with quantum 1, every record already found to fit `ram`) in
 /// round robin from `start` for up to `budget` instructions, as [`crate::run_ring`]
@@ -91,12 +105,22 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     banks.rotate_left(start);
     windows.rotate_left(start);
     let (before, from_start) = members.split_at_mut(start);
-    let mut lanes: Vec<Lane<'_>> = Vec::with_capacity(k);
+    let (mut hot, mut colds): Parts<'_> = (Vec::with_capacity(k), Vec::with_capacity(k));
     for ((m, regs), mem) in from_start.iter_mut().chain(before).zip(banks).zip(windows) {
-        lanes.push(Lane::new(m, regs?, mem?));
+        let Member {
+            ctx, code, flags, ..
+        } = m;
+        let code: &C = code;
+        hot.push((regs?, C::as_ref(code).ops(), *flags));
+        colds.push(Cold::new(mem?, ctx));
     }
+    let mut lanes: Vec<Lane<'_, '_>> = hot
+        .drain(..)
+        .zip(colds.iter_mut())
+        .map(|((regs, ops, flags), cold)| Lane::new(regs, ops, flags, cold))
+        .collect();
 
-    let (exit, at, turns) = run_lanes(&mut lanes, budget, rotations);
+    let (exit, at, turns, left) = run_lanes(&mut lanes, budget, rotations);
     // The log holds op indices: make them PCs. A lane whose PC is unchecked after a
     // rotation faults at its next turn, so only its last rotation can hold MARK, and its
     // PC has not changed since.
@@ -114,15 +138,15 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
 
     // The turn that stopped the run (if one did) retired 0 or 1 instructions.
     let stopped = exit != Exit::Budget;
-    let last = if stopped { 1 - lanes[at].core.left } else { 0 };
+    let last = if stopped { 1 - left } else { 0 };
     // Turns 0..turns retired one instruction each (switches in follow from the turns,
     // `RingRun::switches_in`).
     for (j, lane) in lanes.iter_mut().enumerate() {
-        let Lane { core, ip, .. } = lane;
+        let Lane { core, ip, cold, .. } = lane;
         let pc = pc_of(*ip, core.pc);
         let steps = turns_of(j, k, 0, turns) + if j == at { last } else { 0 };
-        let (sp, psw) = (core.sp, core.flags.psw());
-        let ctx = &mut *core.stack;
+        let (sp, psw) = (cold.sp, core.flags.psw());
+        let ctx = &mut *cold.stack;
         ctx.pc = pc;
         ctx.sp = sp;
         ctx.psw = psw;
@@ -139,13 +163,14 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
     })
 }
 
-/// One turn of `$lane`, whose next op index is in `$ip`: one instruction, or the stop
-/// on it, which sets `core.pc` and the lane's `left` and then runs `$stopped!(exit)`
-/// (which must leave the caller's loop). The turn's instruction budget is a local
-/// constant 1, so the handlers' budget arithmetic folds away.
+/// One turn of `$lane`, whose next op index is in `$ip`: one instruction,
+/// or the stop on it, which sets `core.pc` and then runs `$stopped!(exit, left)` with
+/// the instructions left in the turn (0 or 1; it must leave the caller's loop). The
+/// turn's instruction budget is a local constant 1, so the handlers' budget arithmetic
+/// folds away.
 macro_rules! turn {
     ($lane:expr, $ip:expr, $stopped:ident) => {{
-        let lane: &mut Lane<'_> = $lane;
+        let lane: &mut Lane<'_, '_> = $lane;
         let core = &mut lane.core;
         let ops = lane.ops;
         let end = ops.len() - 1;
@@ -169,8 +194,7 @@ macro_rules! turn {
                 ($exit:expr) => {{
                     // Every stop has set `core.pc`.
                     let exit = $exit;
-                    core.left = left;
-                    $stopped!(exit)
+                    $stopped!(exit, left)
                 }};
             }
             // Fields are read where the handler uses them.
@@ -185,9 +209,9 @@ macro_rules! turn {
                 },
             };
             if op.kind.moves_pc() {
-                dispatch!(core, op, ip, end, left);
+                dispatch!(core, (*lane.cold), op, ip, end, left);
             } else {
-                dispatch!(core, op, ip, end, left);
+                dispatch!(core, (*lane.cold), op, ip, end, left);
             }
             ip += 1;
         }
@@ -221,7 +245,7 @@ macro_rules! turn {
 // unless the turn stops.
 #[allow(unused_assignments)]
 #[inline(never)]
-fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exit, usize, u64) {
+fn run_lanes(lanes: &mut [Lane<'_, '_>], budget: u64, rotations: &mut [u32]) -> Stopped {
     let k = lanes.len();
     // With no log to keep, every rotation goes to one spare slot.
     let mut spare = [0u32; 1];
@@ -245,7 +269,7 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
         Err(stopped) => return stopped,
     };
     let mask = log_len - 1;
-    let (exit, at) = 'run: loop {
+    let (exit, at, left) = 'run: loop {
         let unspent = budget - turns;
         // A whole round runs blocks of four lanes unrolled, then the lanes that are left
         // one by one; the last, partial round runs its lanes one by one.
@@ -259,10 +283,10 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
                         let lane = &mut block[$j];
                         let mut ip = lane.ip;
                         macro_rules! stopped {
-                            ($exit:expr) => {{
+                            ($exit:expr, $left:expr) => {{
                                 lane.ip = UNCHECKED;
                                 turns += (first + $j) as u64;
-                                break 'run ($exit, first + $j);
+                                break 'run ($exit, first + $j, $left);
                             }};
                         }
                         turn!(&mut *lane, ip, stopped);
@@ -285,10 +309,10 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
             let lane = &mut lanes[j];
             let mut ip = lane.ip;
             macro_rules! stopped {
-                ($exit:expr) => {{
+                ($exit:expr, $left:expr) => {{
                     lane.ip = UNCHECKED;
                     turns += j as u64;
-                    break 'run ($exit, j);
+                    break 'run ($exit, j, $left);
                 }};
             }
             turn!(&mut *lane, ip, stopped);
@@ -297,12 +321,17 @@ fn run_lanes(lanes: &mut [Lane<'_>], budget: u64, rotations: &mut [u32]) -> (Exi
         }
         if !whole {
             turns += singles.end as u64;
-            break (Exit::Budget, singles.end % k);
+            break (Exit::Budget, singles.end % k, 0);
         }
         turns += k as u64;
     };
-    (exit, at, turns)
+    (exit, at, turns, left)
 }
+
+/// How the lanes stopped: the exit, the lane whose turn is current (stopped, or next in
+/// line), the number of rotations and the instructions left in a stopped turn (0 or
+/// 1; 0 when the budget ran out).
+type Stopped = (Exit, usize, u64, u64);
 
 /// Whole rounds of rings of two, three and four lanes, with the round unrolled and each
 /// lane's next op index in a local. In the general loop a lane's index goes through
@@ -318,14 +347,14 @@ mod unrolled {
     use super::*;
 
     /// What a stop or the end of the whole rounds leaves: see the module.
-    type Rounds = Result<u64, (Exit, usize, u64)>;
+    type Rounds = Result<u64, Stopped>;
 
     macro_rules! rounds {
         ($name:ident, $n:literal, $($j:literal)+) => {
             #[allow(unused_assignments)]
             #[inline(never)]
             pub(super) fn $name(
-                mut lanes: [&mut Lane<'_>; $n],
+                mut lanes: [&mut Lane<'_, '_>; $n],
                 budget: u64,
                 log: &mut [u32],
             ) -> Rounds {
@@ -335,12 +364,12 @@ mod unrolled {
                 while budget - turns >= $n {
                     $(
                         macro_rules! stopped {
-                            ($exit:expr) => {{
+                            ($exit:expr, $left:expr) => {{
                                 ips[$j] = UNCHECKED;
                                 for (lane, ip) in lanes.iter_mut().zip(ips) {
                                     lane.ip = ip;
                                 }
-                                return Err(($exit, $j, turns + $j));
+                                return Err(($exit, $j, turns + $j, $left));
                             }};
                         }
                         turn!(&mut *lanes[$j], ips[$j], stopped);
@@ -525,7 +554,7 @@ mod tests {
 
     #[test]
     fn unrolled_rounds_end_at_a_whole_round_or_at_the_lane_that_stops() {
-        use super::{Lane, UNCHECKED, split_arenas, unrolled};
+        use super::{Cold, Lane, UNCHECKED, split_arenas, unrolled};
         let (mut ram, mut ctxs, program) = pair([0x200, 0x300]);
         // The second member's PC is not an instruction address: it faults at its turn.
         ctxs[1].pc = 2;
@@ -541,11 +570,22 @@ mod tests {
                 m
             });
             let (banks, windows) = split_arenas(&members, &mut ram).unwrap();
-            let mut lanes: Vec<Lane<'_>> = members
+            let (hot, mut colds): (Vec<_>, Vec<_>) = members
                 .iter_mut()
                 .zip(banks)
                 .zip(windows)
-                .map(|((m, regs), mem)| Lane::new(m, regs.unwrap(), mem.unwrap()))
+                .map(|((m, regs), mem)| {
+                    let crate::Member {
+                        ctx, code, flags, ..
+                    } = m;
+                    let hot = (regs.unwrap(), code.ops(), *flags);
+                    (hot, Cold::new(mem.unwrap(), ctx))
+                })
+                .unzip();
+            let mut lanes: Vec<Lane<'_, '_>> = hot
+                .into_iter()
+                .zip(colds.iter_mut())
+                .map(|((regs, ops, flags), cold)| Lane::new(regs, ops, flags, cold))
                 .collect();
             let [a, b] = &mut lanes[..] else {
                 unreachable!()
@@ -558,7 +598,7 @@ mod tests {
                     fault: hsx_isa::Fault::PcOutOfRange,
                     pc: 2,
                 };
-                assert_eq!(rounds, Err((fault, 1, 1)));
+                assert_eq!(rounds, Err((fault, 1, 1, 1)));
                 assert_eq!((a.ip, b.ip), (1, UNCHECKED));
                 assert_eq!(log[..2], [1, u32::MAX]);
             } else {

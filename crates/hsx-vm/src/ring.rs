@@ -17,7 +17,7 @@ use crate::context::{Context, Exit, LayoutError, Placement};
 use half::f16;
 use hsx_isa::Fault;
 
-use crate::interp::{Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
+use crate::interp::{Cold, Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
 use crate::lanes::run_quantum_one;
 use crate::program::Kind;
 use crate::program::Program;
@@ -181,7 +181,9 @@ pub fn run_ring<C: AsRef<Program>>(
             let ops = code.as_ref().ops();
             let end = ops.len() - 1;
             let this_turn = total.min(u64::from(turn));
-            let mut core = Core::new(regs, mem, ctx, *flags, this_turn);
+            let mut core = Core::new(regs, ctx.pc, *flags);
+            let mut cold = Cold::new(mem, ctx);
+            let mut left = this_turn;
             // The turn: the loop of `Core::execute`, ending in `None` when the turn's budget
             // is used up or in the member's exit.
             let stopped: Option<Exit> = 'turn: {
@@ -197,7 +199,7 @@ pub fn run_ring<C: AsRef<Program>>(
                 macro_rules! far {
                     ($target:expr) => {{
                         core.pc = $target;
-                        if core.left == 0 {
+                        if left == 0 {
                             break 'turn None;
                         }
                         match core.enter(end) {
@@ -215,21 +217,21 @@ pub fn run_ring<C: AsRef<Program>>(
                     };
                 }
                 loop {
-                    if core.left == 0 {
+                    if left == 0 {
                         core.pc = (ip as u32) << 2;
                         break 'turn None;
                     }
                     let op = ops[ip];
-                    dispatch!(core, op, ip, end, core.left);
-                    core.left -= 1;
+                    dispatch!(core, cold, op, ip, end, left);
+                    left -= 1;
                     ip += 1;
                 }
             };
             // Switch it out: PC, SP and steps into its record, the flags stay lazy.
-            let used = this_turn - core.left;
+            let used = this_turn - left;
             *flags = core.flags;
-            let (pc, sp) = (core.pc, core.sp);
-            let ctx = core.stack;
+            let (pc, sp) = (core.pc, cold.sp);
+            let ctx = cold.stack;
             ctx.pc = pc;
             ctx.sp = sp;
             ctx.steps += used;
