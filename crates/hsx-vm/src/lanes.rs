@@ -5,10 +5,17 @@
 //! builds its core state at every switch; with one instruction per turn that set-up is
 //! most of the cost. Here every member's bank and window are split off VM RAM **once**,
 //! when the run starts, into disjoint borrows (safe Rust proves they cannot alias), and
-//! each member's core state (bank, window, SP, lazy flags, its code and next op) lives
-//! in a *lane*. A switch is moving to the next lane; the instruction reads and writes
-//! the lane's state in place. Nothing is copied: the registers are still the words at
-//! `reg_base` in VM RAM.
+//! what every instruction of a member may use (its bank, lazy flags, PC, code and next
+//! op) lives in a 64-byte *lane*; its window, SP and context record, which only loads,
+//! stores and stack instructions use, live in a [`Cold`] of a table of their own that
+//! the lane points to. A switch is moving to the next lane; the instruction reads and
+//! writes the lane's state in place. Nothing is copied: the registers are still the
+//! words at `reg_base` in VM RAM.
+//!
+//! With thousands of members a round streams every lane and bank past the host's
+//! caches, so the lane's size sets the speed there: the 88-byte lanes that held the
+//! cold state too ran 10,000 tasks at 53-57 % of a lone task, the 64-byte ones at
+//! 57-62 % (BENCHMARKS.md §2).
 //!
 //! Step counts and switch-in counts are not counted per step: with one instruction per
 //! turn, the turns each member ran follow from the number of rotations; the steps are
