@@ -36,13 +36,12 @@ pub struct Arena {
 /// The executive's VM RAM.
 #[derive(Debug)]
 pub struct VmRam {
-    /// The words, with up to a granule of slack in front: VM RAM starts at word `start`
-    /// of it, on a 64-byte host boundary, so that every arena (a register bank above
-    /// all) starts a host cache line. A plain allocation of this size is only 16-byte
-    /// aligned, which put every bank across two cache lines.
+    /// The words, with up to a granule of slack in front: VM RAM is `storage[start..]`,
+    /// which starts on a 64-byte host boundary, so that every arena (a register bank
+    /// above all) starts a host cache line. A plain allocation of this size is only
+    /// 16-byte aligned, which put every bank across two cache lines.
     storage: Vec<u32>,
     start: usize,
-    len: usize,
     free_by_offset: BTreeMap<u32, u32>,
     free_by_size: BTreeSet<(u32, u32)>,
     used: u64,
@@ -61,13 +60,14 @@ impl VmRam {
     pub fn new(bytes: u32) -> VmRam {
         let size = (bytes / GRANULE * GRANULE).max(NULL_PAGE + GRANULE);
         let len = (size / 4) as usize;
-        let storage = vec![0u32; len + (GRANULE / 4) as usize];
+        let mut storage = vec![0u32; len + (GRANULE / 4) as usize];
         let misalign = storage.as_ptr() as usize % GRANULE as usize;
         let start = (GRANULE as usize - misalign) % GRANULE as usize / 4;
+        // VM RAM is the storage from `start` on: one bound to check per access.
+        storage.truncate(start + len);
         let mut ram = VmRam {
             storage,
             start,
-            len,
             free_by_offset: BTreeMap::new(),
             free_by_size: BTreeSet::new(),
             used: 0,
@@ -80,7 +80,7 @@ impl VmRam {
 
     /// Total size in bytes.
     pub fn size(&self) -> u32 {
-        (self.len * 4) as u32
+        ((self.storage.len() - self.start) * 4) as u32
     }
 
     /// Bytes currently allocated to arenas.
@@ -95,12 +95,12 @@ impl VmRam {
 
     /// The words, for the interpreter.
     pub fn words_mut(&mut self) -> &mut [u32] {
-        &mut self.storage[self.start..self.start + self.len]
+        &mut self.storage[self.start..]
     }
 
     /// The words, for tools.
     pub fn words(&self) -> &[u32] {
-        &self.storage[self.start..self.start + self.len]
+        &self.storage[self.start..]
     }
 
     /// Bytes of an arena-relative range, for tools (peek) and syscalls.
