@@ -59,9 +59,10 @@ fn pc_of(ip: usize, pc: u32) -> u32 {
     }
 }
 
-/// What every instruction of one member may use (the window, SP and context record are
-/// in a [`Cold`] of the same index in a table of their own, so a round streams only
-/// the lanes and the banks past the host's caches).
+/// What every instruction of one member may use, in 64 bytes. The window, SP and
+/// context record are in a [`Cold`] in a table of their own, which only loads, stores
+/// and stack instructions reach through `cold`, so a round of many members streams
+/// little more than the lanes and the banks through the host's caches.
 struct Lane<'r, 'c> {
     core: Core<'r>,
     ops: &'r [Op],
