@@ -71,6 +71,10 @@ struct Lane<'r, 'c> {
     cold: &'c mut Cold<'r>,
 }
 
+// The size a round streams per member besides its bank (BENCHMARKS.md §2).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<Lane<'static, 'static>>() == 64);
+
 impl<'r, 'c> Lane<'r, 'c> {
     /// A lane on the bank `regs` running `ops` with `flags`, its cold state in `cold`.
     fn new(
