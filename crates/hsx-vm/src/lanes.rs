@@ -28,7 +28,7 @@ use hsx_isa::Fault;
 use crate::context::{Exit, REGISTERS};
 use crate::interp::{Cold, Core, Flags, dispatch, ea, f16_op, fault, fused, zn};
 use crate::program::{Kind, Op, Program};
-use crate::ring::{Member, RingRun};
+use crate::ring::{Member, RingRun, turns_of};
 
 /// Marks a lane whose next PC is in `core.pc` and still has to be validated (after a
 /// far branch, or at the start when the record's PC is not an op address).
@@ -122,12 +122,13 @@ pub(crate) fn run_quantum_one<C: AsRef<Program>>(
         let Member {
             ctx, code, flags, ..
         } = m;
+        // Shared, and named by its type: `code.as_ref()` would borrow the local.
         let code: &C = code;
         hot.push((regs?, C::as_ref(code).ops(), *flags));
         colds.push(Cold::new(mem?, ctx));
     }
     let mut lanes: Vec<Lane<'_, '_>> = hot
-        .drain(..)
+        .into_iter()
         .zip(colds.iter_mut())
         .map(|((regs, ops, flags), cold)| Lane::new(regs, ops, flags, cold))
         .collect();
@@ -403,13 +404,6 @@ mod unrolled {
     rounds!(four, 4, 0 1 2 3);
 }
 
-/// How many of the turns `from..to` (turn t runs lane `t % k`) are lane `j`'s.
-fn turns_of(j: usize, k: usize, from: u64, to: u64) -> u64 {
-    let (j, k) = (j as u64, k as u64);
-    let upto = |n: u64| n / k + u64::from(j < n % k);
-    upto(to.max(from)) - upto(from)
-}
-
 /// Every member's bank and window, borrowed from VM RAM, in member order (each is
 /// `Some` unless the caller's records did not fit, which it has ruled out).
 type Arenas<'r> = (
@@ -518,7 +512,8 @@ fn merge<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{address_order, turns_of};
+    use super::address_order;
+    use crate::ring::turns_of;
     use alloc::vec::Vec;
 
     /// Two members running `ADD; JMP` (banks at 0x100 and 0x140, windows from 0x200).

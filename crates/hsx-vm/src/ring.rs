@@ -81,23 +81,26 @@ impl RingRun {
     /// running when the run started, is not a switch in, and neither is a turn the
     /// budget ran out before.
     pub fn switches_in(&self) -> impl ExactSizeIterator<Item = u64> + use<> {
-        let k = self.members as u64;
+        let k = self.members;
         let inside = self.exit != Exit::Budget || self.left > 0;
         let began = self.turns + u64::from(inside);
-        // Turns 1..began; member j is `p = (j - start) mod k` places after the start.
-        let (q, r) = (began / k, began % k);
-        let mut p = (k - self.start as u64) % k;
-        (0..self.members).map(move |_| {
-            // Turns before n that are member j's: n / k, plus one if p < n % k.
-            let upto = |n_q: u64, n_r: u64| n_q + u64::from(p < n_r);
-            let began = upto(q, r).saturating_sub(upto(1 / k, 1 % k));
-            p += 1;
-            if p == k {
-                p = 0;
-            }
-            began
+        // Member j is `p = (j - start) mod k` turns after the start.
+        let mut p = (k - self.start) % k;
+        (0..k).map(move |_| {
+            let entered = turns_of(p, k, 1, began);
+            p = if p + 1 == k { 0 } else { p + 1 };
+            entered
         })
     }
+}
+
+/// How many of the turns `from..to` (turn t is the `t % k`-th after the first) are the
+/// `j`-th's.
+#[inline(always)]
+pub(crate) fn turns_of(j: usize, k: usize, from: u64, to: u64) -> u64 {
+    let (j, k) = (j as u64, k as u64);
+    let upto = |n: u64| n / k + u64::from(j < n % k);
+    upto(to.max(from)) - upto(from)
 }
 
 /// Run `members` in round robin against `ram`, starting with member `start`, which has
