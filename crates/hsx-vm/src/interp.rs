@@ -131,11 +131,10 @@ pub fn step(ctx: &mut Context, ram: &mut [u32], program: &Program) -> RunResult 
 /// driver passes its core, its [`Cold`] state (an expression, evaluated only by the
 /// instructions that use it), the op, its index, the sentinel index and the place that
 /// counts its budget down (a local; a driver running one instruction a turn keeps it
-/// constant so the arithmetic folds away), and defines three
-/// local macros: `next!()` continues at `$ip` (already updated), `far!(address)`
-/// continues at a byte address that still has to be validated, `stop!(exit)` ends the
-/// run. An op that falls out of the match has retired nothing yet: the driver retires it
-/// and continues at `$ip + 1`.
+/// constant so the arithmetic folds away), and defines three local macros: `next!()`
+/// continues at `$ip` (already updated), `far!(address)` continues at a byte address
+/// that still has to be validated, `stop!(exit)` ends the run. An op that falls out of
+/// the match has retired nothing yet: the driver retires it and continues at `$ip + 1`.
 macro_rules! dispatch {
     ($core:ident, $cold:expr, $op:ident, $ip:ident, $end:ident, $left:expr) => {
         match $op.kind {
