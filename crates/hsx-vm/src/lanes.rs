@@ -234,9 +234,9 @@ macro_rules! turn {
     }};
 }
 
-/// Turn after turn, lane 0 first, until `budget` turns have begun or a lane stops:
-/// the exit, the lane whose turn is current (stopped, or next in line) and the number of
-/// rotations. Its own function, so that the loop has the host registers to itself.
+/// Turn after turn, lane 0 first, until `budget` turns have begun or a lane stops (how
+/// it ended: [`Stopped`]). Its own function, so that the loop has the host registers to
+/// itself.
 ///
 /// Rings of two to four lanes run whole rounds in [`unrolled`] loops first. Larger rings
 /// run whole rounds in blocks of four lanes, unrolled, and then the lanes that are
